@@ -1,0 +1,71 @@
+// swift-tools-version:6.0
+// avtrain: distributed training of an audio encoder into the CLIP embedding space.
+// Dependencies point one way: tensor kernels → audio front-end → model → losses → distributed →
+// data → training → checkpoint/export → executables. C libraries are reached only through the
+// system-library shim targets C*; a target imports a shim only if it needs that library.
+import PackageDescription
+
+let fast: [SwiftSetting] = [
+    .unsafeFlags(["-cross-module-optimization"], .when(configuration: .release)),
+]
+
+let package = Package(
+    name: "avtrain",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "avtrain", targets: ["avtrain"]),
+        .executable(name: "avembed", targets: ["avembed"]),
+        .executable(name: "avtool", targets: ["avtool"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // Native libraries (pkg-config names as Debian ships them).
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c",
+                       providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
+        .systemLibrary(name: "CHDF5", path: "Sources/CHDF5", pkgConfig: "hdf5",
+                       providers: [.apt(["libhdf5-dev"])]),
+        .systemLibrary(name: "CSndfile", path: "Sources/CSndfile", pkgConfig: "sndfile",
+                       providers: [.apt(["libsndfile1-dev"])]),
+        .systemLibrary(name: "CFFTW", path: "Sources/CFFTW", pkgConfig: "fftw3f",
+                       providers: [.apt(["libfftw3-dev"])]),
+
+        // Stages of the data's journey.
+        .target(name: "AVTensor", dependencies: ["CBLAS"], swiftSettings: fast),
+        .target(name: "AVSafetensors", swiftSettings: fast),
+        .target(name: "AVAudio", dependencies: ["AVTensor", "CSndfile", "CFFTW"], swiftSettings: fast),
+        .target(name: "AVModel", dependencies: ["AVTensor", "AVSafetensors"], swiftSettings: fast),
+        .target(name: "AVDist", dependencies: ["AVTensor"], swiftSettings: fast),
+                .target(name: "AVMPI", dependencies: ["AVDist", "CMPI"], swiftSettings: fast),
+        .target(name: "AVHDF5", dependencies: ["CHDF5"], swiftSettings: fast),
+        .target(name: "AVData", dependencies: ["AVTensor", "AVAudio", "AVHDF5", "AVSafetensors"],
+                swiftSettings: fast),
+        .target(name: "AVTrain", dependencies: ["AVTensor", "AVModel", "AVDist", "AVData",
+                                                "AVSafetensors"], swiftSettings: fast),
+
+        // Executables. avembed links no MPI and no HDF5.
+        .executableTarget(name: "avtrain", dependencies: ["AVTrain", "AVMPI"], swiftSettings: fast),
+        .executableTarget(name: "avembed", dependencies: [
+            "AVTensor", "AVAudio", "AVModel", "AVSafetensors",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: fast),
+        .executableTarget(name: "avtool", dependencies: [
+            "AVTensor", "AVSafetensors", "AVAudio", "AVModel", "AVDist", "AVMPI", "AVHDF5",
+            "AVData", "AVTrain", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: fast),
+
+        // Tests (numeric tests are meant to run with `swift test -c release`).
+        .target(name: "TestSupport", dependencies: ["AVTensor", "AVSafetensors"], path: "Tests/TestSupport"),
+        .testTarget(name: "AVTensorTests", dependencies: ["AVTensor", "TestSupport"]),
+        .testTarget(name: "AVSafetensorsTests", dependencies: ["AVSafetensors", "TestSupport"]),
+        .testTarget(name: "AVAudioTests", dependencies: ["AVAudio", "TestSupport"]),
+        .testTarget(name: "AVModelTests", dependencies: ["AVModel", "TestSupport"]),
+        .testTarget(name: "AVDistTests", dependencies: ["AVDist", "AVMPI", "TestSupport"]),
+        .testTarget(name: "AVDataTests", dependencies: ["AVData", "AVHDF5", "TestSupport"]),
+        .testTarget(name: "AVTrainTests", dependencies: ["AVTrain", "TestSupport"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

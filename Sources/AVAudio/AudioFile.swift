@@ -1,0 +1,89 @@
+import CSndfile
+
+/// An audio decoding/encoding failure that names the file.
+public struct AudioError: Error, CustomStringConvertible, Equatable {
+    public let file: String
+    public let reason: String
+    public var description: String { "audio \(file): \(reason)" }
+}
+
+/// Decoded audio: interleaved float samples in [-1, 1].
+public struct DecodedAudio: Sendable {
+    public var samples: [Float]
+    public var sampleRate: Int
+    public var channels: Int
+    public var frames: Int { channels > 0 ? samples.count / channels : 0 }
+
+    /// The mean of all channels, per frame.
+    public func mono() -> [Float] {
+        if channels == 1 { return samples }
+        var out = [Float](repeating: 0, count: frames)
+        let inv = 1 / Float(channels)
+        for f in 0..<frames {
+            var s: Float = 0
+            for c in 0..<channels { s += samples[f * channels + c] }
+            out[f] = s * inv
+        }
+        return out
+    }
+}
+
+/// Reading and writing sound files through libsndfile (WAV, FLAC, OGG/Vorbis, AIFF, …).
+public enum AudioFile {
+    /// Decodes every frame of `path`. Throws for missing, unreadable, empty or non-finite audio.
+    public static func read(_ path: String) throws -> DecodedAudio {
+        var info = SF_INFO()
+        guard let f = sf_open(path, Int32(SFM_READ), &info) else {
+            throw AudioError(file: path, reason: "cannot decode: \(String(cString: sf_strerror(nil)))")
+        }
+        defer { sf_close(f) }
+        let channels = Int(info.channels), rate = Int(info.samplerate)
+        guard channels > 0, rate > 0 else { throw AudioError(file: path, reason: "bad header (\(channels) channels, \(rate) Hz)") }
+        guard info.frames > 0 else { throw AudioError(file: path, reason: "no audio frames (empty file)") }
+        var samples = [Float](repeating: 0, count: Int(info.frames) * channels)
+        let got = samples.withUnsafeMutableBufferPointer { sf_readf_float(f, $0.baseAddress!, info.frames) }
+        guard got > 0 else { throw AudioError(file: path, reason: "no frames could be decoded (truncated or corrupt)") }
+        if got < info.frames { samples.removeLast((Int(info.frames) - Int(got)) * channels) }
+        if let bad = samples.firstIndex(where: { !$0.isFinite }) {
+            throw AudioError(file: path, reason: "non-finite sample at frame \(bad / channels)")
+        }
+        return DecodedAudio(samples: samples, sampleRate: rate, channels: channels)
+    }
+
+    /// Container/encoding pairs for `write`.
+    public enum Format: Sendable {
+        case wav16, wav24, wav32, wavFloat, flac16, flac24, oggVorbis
+
+        var sf: Int32 {
+            switch self {
+            case .wav16: return Int32(SF_FORMAT_WAV | SF_FORMAT_PCM_16)
+            case .wav24: return Int32(SF_FORMAT_WAV | SF_FORMAT_PCM_24)
+            case .wav32: return Int32(SF_FORMAT_WAV | SF_FORMAT_PCM_32)
+            case .wavFloat: return Int32(SF_FORMAT_WAV | SF_FORMAT_FLOAT)
+            case .flac16: return Int32(SF_FORMAT_FLAC | SF_FORMAT_PCM_16)
+            case .flac24: return Int32(SF_FORMAT_FLAC | SF_FORMAT_PCM_24)
+            case .oggVorbis: return Int32(SF_FORMAT_OGG | SF_FORMAT_VORBIS)
+            }
+        }
+    }
+
+    /// Encodes interleaved `samples` to `path`.
+    public static func write(_ path: String, samples: [Float], sampleRate: Int, channels: Int = 1, format: Format = .wav16) throws {
+        var info = SF_INFO()
+        info.samplerate = Int32(sampleRate)
+        info.channels = Int32(channels)
+        info.format = format.sf
+        guard let f = sf_open(path, Int32(SFM_WRITE), &info) else {
+            throw AudioError(file: path, reason: "cannot create: \(String(cString: sf_strerror(nil)))")
+        }
+        defer { sf_close(f) }
+        var clip = Int32(SF_TRUE)
+        _ = withUnsafeMutablePointer(to: &clip) { sf_command(f, Int32(SFC_SET_CLIPPING), $0, Int32(MemoryLayout<Int32>.size)) }
+        let frames = samples.count / channels
+        let wrote = samples.withUnsafeBufferPointer { sf_writef_float(f, $0.baseAddress!, sf_count_t(frames)) }
+        guard wrote == frames else { throw AudioError(file: path, reason: "wrote \(wrote) of \(frames) frames") }
+    }
+
+    /// libsndfile's version string.
+    public static var libraryVersion: String { String(cString: sf_version_string()) }
+}

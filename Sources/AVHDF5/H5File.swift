@@ -1,0 +1,183 @@
+import CHDF5
+
+/// An HDF5 failure, naming the file and the object (dataset, attribute) involved.
+public struct H5Error: Error, CustomStringConvertible {
+    public let file: String
+    public let object: String?
+    public let reason: String
+    public var description: String { "HDF5 \(file)" + (object.map { ", '\($0)'" } ?? "") + ": \(reason)" }
+}
+
+/// Element types stored in avtrain shards.
+public enum H5Type: Sendable {
+    case float32, float16, int16, int32, int64, uint8, bool
+
+    /// The on-disk (file) type.
+    var fileType: hid_t {
+        switch self {
+        case .float32: return avh5_ieee_f32le()
+        case .float16: return avh5_ieee_f16le()
+        case .int16: return avh5_std_i16le()
+        case .int32: return avh5_std_i32le()
+        case .int64: return avh5_std_i64le()
+        case .uint8: return avh5_std_u8le()
+        case .bool: return avh5_std_u8le()   // h5py stores numpy bool as an 8-bit enum; u8 reads back the same values
+        }
+    }
+}
+
+/// An open HDF5 file (serial). Closed on deinit.
+public final class H5File {
+    public let path: String
+    public let id: hid_t
+
+    /// Opens an existing file read-only (or read-write).
+    public init(openAt path: String, writable: Bool = false) throws {
+        avh5_silence_errors()
+        self.path = path
+        let id = H5Fopen(path, writable ? avh5_f_acc_rdwr() : avh5_f_acc_rdonly(), avh5_p_default())
+        guard id >= 0 else { throw H5Error(file: path, object: nil, reason: "cannot open (missing, truncated or not HDF5)") }
+        self.id = id
+    }
+
+    /// Creates a file, replacing any existing one.
+    public init(createAt path: String) throws {
+        avh5_silence_errors()
+        self.path = path
+        let id = H5Fcreate(path, avh5_f_acc_trunc(), avh5_p_default(), avh5_p_default())
+        guard id >= 0 else { throw H5Error(file: path, object: nil, reason: "cannot create") }
+        self.id = id
+    }
+
+    deinit { H5Fclose(id) }
+
+    /// Flushes buffers to disk.
+    public func flush() { H5Fflush(id, H5F_SCOPE_LOCAL) }
+
+    /// Whether a link (dataset or group) named `name` exists.
+    public func exists(_ name: String) -> Bool { H5Lexists(id, name, avh5_p_default()) > 0 }
+
+    /// Creates a dataset of `type` and `dims`, chunked by `chunk` (nil = contiguous) with optional
+    /// gzip level.
+    public func createDataset(_ name: String, type: H5Type, dims: [Int], chunk: [Int]? = nil, gzip: Int? = nil) throws -> H5Dataset {
+        var hd = dims.map { hsize_t($0) }
+        let space = H5Screate_simple(Int32(hd.count), &hd, nil)
+        defer { H5Sclose(space) }
+        let dcpl = H5Pcreate(avh5_p_dataset_create())
+        defer { H5Pclose(dcpl) }
+        if let chunk {
+            var hc = chunk.map { hsize_t(max(1, $0)) }
+            H5Pset_chunk(dcpl, Int32(hc.count), &hc)
+            if let gzip { H5Pset_shuffle(dcpl); H5Pset_deflate(dcpl, UInt32(gzip)) }
+        }
+        let ft = type.fileType
+        let ds = H5Dcreate2(id, name, ft, space, avh5_p_default(), dcpl, avh5_p_default())
+        if type == .float16 { H5Tclose(ft) }
+        guard ds >= 0 else { throw H5Error(file: path, object: name, reason: "cannot create dataset") }
+        return H5Dataset(file: self, name: name, id: ds)
+    }
+
+    /// Opens an existing dataset.
+    public func dataset(_ name: String) throws -> H5Dataset {
+        guard exists(name) else { throw H5Error(file: path, object: name, reason: "dataset is missing") }
+        let ds = H5Dopen2(id, name, avh5_p_default())
+        guard ds >= 0 else { throw H5Error(file: path, object: name, reason: "cannot open dataset") }
+        return H5Dataset(file: self, name: name, id: ds)
+    }
+}
+
+/// An open dataset. Reads and writes whole datasets or row ranges (hyperslabs on axis 0).
+public final class H5Dataset {
+    public let file: H5File
+    public let name: String
+    public let id: hid_t
+
+    init(file: H5File, name: String, id: hid_t) { self.file = file; self.name = name; self.id = id }
+    deinit { H5Dclose(id) }
+
+    func error(_ reason: String) -> H5Error { H5Error(file: file.path, object: name, reason: reason) }
+
+    /// The dataset's dimensions.
+    public var dims: [Int] {
+        let space = H5Dget_space(id)
+        defer { H5Sclose(space) }
+        let rank = Int(H5Sget_simple_extent_ndims(space))
+        guard rank > 0 else { return [] }
+        var d = [hsize_t](repeating: 0, count: rank)
+        H5Sget_simple_extent_dims(space, &d, nil)
+        return d.map { Int($0) }
+    }
+
+    /// Elements per row (product of all dimensions but the first).
+    public var rowElements: Int { dims.dropFirst().reduce(1, *) }
+
+    /// Writes rows `start..<start+rows` from `buffer`, given in memory type `memType`.
+    func io<T>(write: Bool, start: Int, rows: Int, memType: hid_t, _ buffer: UnsafeMutablePointer<T>) throws {
+        let d = dims
+        guard !d.isEmpty, start >= 0, start + rows <= d[0] else {
+            throw error("rows \(start)..<\(start + rows) outside dimensions \(d)")
+        }
+        let fspace = H5Dget_space(id)
+        defer { H5Sclose(fspace) }
+        var offs = [hsize_t](repeating: 0, count: d.count); offs[0] = hsize_t(start)
+        var cnt = d.map { hsize_t($0) }; cnt[0] = hsize_t(rows)
+        H5Sselect_hyperslab(fspace, avh5_select_set(), &offs, nil, &cnt, nil)
+        let mspace = H5Screate_simple(Int32(cnt.count), &cnt, nil)
+        defer { H5Sclose(mspace) }
+        let status = write ? H5Dwrite(id, memType, mspace, fspace, avh5_p_default(), buffer)
+                           : H5Dread(id, memType, mspace, fspace, avh5_p_default(), buffer)
+        guard status >= 0 else { throw error(write ? "write failed" : "read failed (corrupt or truncated chunk?)") }
+    }
+
+    /// Reads rows as Float (float16/float32 converted by HDF5).
+    public func readFloats(start: Int = 0, rows: Int? = nil) throws -> [Float] {
+        let n = rows ?? (dims.first ?? 0) - start
+        var out = [Float](repeating: 0, count: n * rowElements)
+        try out.withUnsafeMutableBufferPointer { try io(write: false, start: start, rows: n, memType: avh5_native_float(), $0.baseAddress!) }
+        return out
+    }
+
+    /// Reads rows as Int16.
+    public func readInt16(start: Int = 0, rows: Int? = nil) throws -> [Int16] {
+        let n = rows ?? (dims.first ?? 0) - start
+        var out = [Int16](repeating: 0, count: n * rowElements)
+        try out.withUnsafeMutableBufferPointer { try io(write: false, start: start, rows: n, memType: avh5_native_int16(), $0.baseAddress!) }
+        return out
+    }
+
+    /// Reads rows as Int32.
+    public func readInt32(start: Int = 0, rows: Int? = nil) throws -> [Int32] {
+        let n = rows ?? (dims.first ?? 0) - start
+        var out = [Int32](repeating: 0, count: n * rowElements)
+        try out.withUnsafeMutableBufferPointer { try io(write: false, start: start, rows: n, memType: avh5_native_int32(), $0.baseAddress!) }
+        return out
+    }
+
+    /// Writes rows from Float values.
+    public func write(_ values: [Float], start: Int = 0) throws {
+        var v = values
+        let rows = values.count / max(1, rowElements)
+        try v.withUnsafeMutableBufferPointer { try io(write: true, start: start, rows: rows, memType: avh5_native_float(), $0.baseAddress!) }
+    }
+
+    /// Writes rows from Int16 values.
+    public func write(_ values: [Int16], start: Int = 0) throws {
+        var v = values
+        let rows = values.count / max(1, rowElements)
+        try v.withUnsafeMutableBufferPointer { try io(write: true, start: start, rows: rows, memType: avh5_native_int16(), $0.baseAddress!) }
+    }
+
+    /// Writes rows from Int32 values.
+    public func write(_ values: [Int32], start: Int = 0) throws {
+        var v = values
+        let rows = values.count / max(1, rowElements)
+        try v.withUnsafeMutableBufferPointer { try io(write: true, start: start, rows: rows, memType: avh5_native_int32(), $0.baseAddress!) }
+    }
+}
+
+/// The HDF5 library version, e.g. "1.10.8".
+public func hdf5Version() -> String {
+    var a: UInt32 = 0, b: UInt32 = 0, c: UInt32 = 0
+    _ = avh5_version(&a, &b, &c)
+    return "\(a).\(b).\(c)"
+}

@@ -1,0 +1,2 @@
+// OpenBLAS through its CBLAS interface plus the OpenBLAS-specific controls.
+#include <cblas.h>

@@ -1,0 +1,96 @@
+import Foundation
+import AVTensor
+import AVSafetensors
+
+/// Shared helpers for avtrain's tests: fixture paths, error measures, finite differences.
+public enum TestSupport {
+    /// The package root (found from this file's location).
+    public static let packageRoot: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// `../shared/fixtures` next to the package root.
+    public static var fixturesDir: URL {
+        packageRoot.deletingLastPathComponent().appendingPathComponent("shared/fixtures")
+    }
+
+    /// Loads a fixture file by name (e.g. "adamw.safetensors").
+    public static func fixture(_ name: String) throws -> SafetensorsFile {
+        try SafetensorsFile(path: fixturesDir.appendingPathComponent(name).path)
+    }
+
+    /// Folder holding the built products (avtool, avtrain) next to the running test bundle.
+    public static var productsDir: URL {
+        #if os(Linux)
+        return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        #else
+        return Bundle.main.bundleURL.deletingLastPathComponent()
+        #endif
+    }
+
+    /// A fresh temporary directory.
+    public static func tempDir(_ tag: String = "avtrain-test") -> URL {
+        let u = FileManager.default.temporaryDirectory.appendingPathComponent("\(tag)-\(UUID().uuidString)")
+        try! FileManager.default.createDirectory(at: u, withIntermediateDirectories: true)
+        return u
+    }
+
+    /// ‖a − b‖ / ‖b‖ (with ‖b‖ floored at 1e-30).
+    public static func relativeError(_ a: [Float], _ b: [Float]) -> Double {
+        precondition(a.count == b.count, "length \(a.count) vs \(b.count)")
+        var num = 0.0, den = 0.0
+        for i in 0..<a.count {
+            let d = Double(a[i]) - Double(b[i])
+            num += d * d
+            den += Double(b[i]) * Double(b[i])
+        }
+        return num.squareRoot() / max(den.squareRoot(), 1e-30)
+    }
+
+    /// Central finite differences of a scalar function at `x` for the coordinates in `indices`
+    /// (all by default). `f` must not keep state between calls.
+    public static func numericGradient(_ x: [Float], eps: Float = 1e-2, indices: [Int]? = nil,
+                                       _ f: ([Float]) -> Double) -> [Float] {
+        var g = [Float](repeating: 0, count: x.count)
+        var y = x
+        for i in indices ?? Array(0..<x.count) {
+            let o = y[i]
+            y[i] = o + eps; let fp = f(y)
+            y[i] = o - eps; let fm = f(y)
+            y[i] = o
+            g[i] = Float((fp - fm) / (2 * Double(eps)))
+        }
+        return g
+    }
+
+    /// Random normal values.
+    public static func randn(_ n: Int, seed: UInt64, std: Float = 1) -> [Float] {
+        var r = Rng(seed: seed)
+        return (0..<n).map { _ in r.normal() * std }
+    }
+
+    /// Runs a program, returning (exit status, stdout+stderr).
+    public static func run(_ path: String, _ args: [String], env: [String: String] = [:]) throws -> (Int32, String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: path)
+        p.arguments = args
+        var e = ProcessInfo.processInfo.environment
+        for (k, v) in env { e[k] = v }
+        p.environment = e
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = pipe
+        try p.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    /// The path of `mpirun`, or nil.
+    public static var mpirun: String? {
+        ["/usr/bin/mpirun", "/usr/local/bin/mpirun"].first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    /// Environment that lets OpenMPI run as root in containers and oversubscribe 2 cores.
+    public static let mpiEnv = ["OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
+                                "OMPI_MCA_rmaps_base_oversubscribe": "1"]
+}
