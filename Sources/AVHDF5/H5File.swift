@@ -12,16 +12,21 @@ public struct H5Error: Error, CustomStringConvertible {
 public enum H5Type: Sendable {
     case float32, float16, int16, int32, int64, uint8, bool
 
-    /// The on-disk (file) type.
-    var fileType: hid_t {
+    /// Runs `body` with the on-disk (file) type, closing it afterwards when it was created here.
+    /// `.bool` is stored the way h5py stores numpy bool: an 8-bit enum {FALSE = 0, TRUE = 1}.
+    func withFileType<R>(_ body: (hid_t) throws -> R) rethrows -> R {
         switch self {
-        case .float32: return avh5_ieee_f32le()
-        case .float16: return avh5_ieee_f16le()
-        case .int16: return avh5_std_i16le()
-        case .int32: return avh5_std_i32le()
-        case .int64: return avh5_std_i64le()
-        case .uint8: return avh5_std_u8le()
-        case .bool: return avh5_std_u8le()   // h5py stores numpy bool as an 8-bit enum; u8 reads back the same values
+        case .float32: return try body(avh5_ieee_f32le())
+        case .float16:
+            let t = avh5_ieee_f16le(); defer { H5Tclose(t) }
+            return try body(t)
+        case .int16: return try body(avh5_std_i16le())
+        case .int32: return try body(avh5_std_i32le())
+        case .int64: return try body(avh5_std_i64le())
+        case .uint8: return try body(avh5_std_u8le())
+        case .bool:
+            let t = avh5_bool_enum(); defer { H5Tclose(t) }
+            return try body(t)
         }
     }
 }
@@ -58,21 +63,31 @@ public final class H5File {
     public func exists(_ name: String) -> Bool { H5Lexists(id, name, avh5_p_default()) > 0 }
 
     /// Creates a dataset of `type` and `dims`, chunked by `chunk` (nil = contiguous) with optional
-    /// gzip level.
+    /// gzip level (with the byte-shuffle filter). Chunked datasets may later shrink along axis 0
+    /// (`H5Dataset.resize(rows:)`). Modification times are not recorded, so that the same data
+    /// gives byte-identical files.
     public func createDataset(_ name: String, type: H5Type, dims: [Int], chunk: [Int]? = nil, gzip: Int? = nil) throws -> H5Dataset {
+        try type.withFileType { try createDataset(name, fileType: $0, dims: dims, chunk: chunk, gzip: gzip) }
+    }
+
+    /// Creates a dataset of an explicit HDF5 file type (the caller keeps ownership of `fileType`).
+    func createDataset(_ name: String, fileType: hid_t, dims: [Int], chunk: [Int]?, gzip: Int?) throws -> H5Dataset {
+        guard !exists(name) else { throw H5Error(file: path, object: name, reason: "dataset exists already") }
         var hd = dims.map { hsize_t($0) }
         let space = H5Screate_simple(Int32(hd.count), &hd, nil)
         defer { H5Sclose(space) }
         let dcpl = H5Pcreate(avh5_p_dataset_create())
         defer { H5Pclose(dcpl) }
+        H5Pset_obj_track_times(dcpl, false)
         if let chunk {
-            var hc = chunk.map { hsize_t(max(1, $0)) }
+            guard chunk.count == dims.count else {
+                throw H5Error(file: path, object: name, reason: "chunk \(chunk) does not match dimensions \(dims)")
+            }
+            var hc = zip(chunk, dims).map { hsize_t(max(1, min($0, max($1, 1)))) }
             H5Pset_chunk(dcpl, Int32(hc.count), &hc)
             if let gzip { H5Pset_shuffle(dcpl); H5Pset_deflate(dcpl, UInt32(gzip)) }
         }
-        let ft = type.fileType
-        let ds = H5Dcreate2(id, name, ft, space, avh5_p_default(), dcpl, avh5_p_default())
-        if type == .float16 { H5Tclose(ft) }
+        let ds = H5Dcreate2(id, name, fileType, space, avh5_p_default(), dcpl, avh5_p_default())
         guard ds >= 0 else { throw H5Error(file: path, object: name, reason: "cannot create dataset") }
         return H5Dataset(file: self, name: name, id: ds)
     }
