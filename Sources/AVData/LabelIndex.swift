@@ -42,7 +42,7 @@ public struct LabelIndex: Sendable {
         classStart = counts; classClips = cc
     }
 
-    /// All labels of clip `i` (primary first for single-label data; in class order for multi-label).
+    /// All labels of clip `i`: the primary first, then the others in class order.
     public func labels(of i: Int) -> ArraySlice<Int32> {
         labelStart.isEmpty ? primary[i...i] : labelList[Int(labelStart[i])..<Int(labelStart[i + 1])]
     }

@@ -50,7 +50,7 @@ public final class ShardSet {
                         guard p >= 0 && Int(p) < nc else {
                             throw DataError(file: path, dataset: ShardSchema.label, index: start + r, reason: "label \(p) outside 0..<\(nc)")
                         }
-                        m.append(hot == [p] || hot.isEmpty ? nil : (hot.contains(p) ? hot : [p] + hot))
+                        m.append(hot == [p] || hot.isEmpty ? nil : [p] + hot.filter { $0 != p })
                     }
                 }
                 paths.append(path)

@@ -138,3 +138,10 @@ extension H5Dataset {
         try v.withUnsafeMutableBufferPointer { try io(write: true, start: start, rows: rows, memType: avh5_native_int64(), $0.baseAddress!) }
     }
 }
+
+extension H5File {
+    /// Removes the link `name` (the space is not reclaimed until the file is repacked).
+    public func remove(_ name: String) throws {
+        guard H5Ldelete(id, name, avh5_p_default()) >= 0 else { throw H5Error(file: path, object: name, reason: "cannot remove") }
+    }
+}
