@@ -8,7 +8,7 @@ struct AVTool: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "avtool",
         abstract: "avtrain's toolbox: doctor, bench, selftest.",
-        subcommands: [Doctor.self, Bench.self, SelfTest.self])
+        subcommands: [Doctor.self, Bench.self, SelfTest.self, DataCommand.self])
 }
 
 AVTool.main()

@@ -1,0 +1,6 @@
+import AVData
+
+/// The audio loader `avtool data pack` uses.
+enum AudioLoaders {
+    static let standard: AudioLoader = Packer.sameRateLoader
+}
