@@ -1,0 +1,144 @@
+import XCTest
+import AVAudio
+import AVHDF5
+import AVData
+import AVTensor
+import TestSupport
+
+/// Writes a `.npy` file (version 1 or 2 header, '<f4' or '<f2', C order).
+func writeNpy(_ path: String, shape: [Int], values: [Float], half: Bool, version: UInt8 = 1, descr: String? = nil,
+              fortran: Bool = false, truncate: Int = 0) throws {
+    let shapeText = "(" + shape.map(String.init).joined(separator: ", ") + (shape.count == 1 ? ",)" : ")")
+    var header = "{'descr': '\(descr ?? (half ? "<f2" : "<f4"))', 'fortran_order': \(fortran ? "True" : "False"), 'shape': \(shapeText), }"
+    let pre = version == 1 ? 10 : 12
+    while (pre + header.utf8.count + 1) % 64 != 0 { header += " " }
+    header += "\n"
+    var d = Data([0x93] + Array("NUMPY".utf8) + [version, 0])
+    let n = header.utf8.count
+    if version == 1 { d += [UInt8(n & 255), UInt8(n >> 8)] } else { d += [UInt8(n & 255), UInt8(n >> 8 & 255), 0, 0] }
+    d += Data(header.utf8)
+    for v in values {
+        if half { withUnsafeBytes(of: Float16(v).bitPattern.littleEndian) { d += $0 } }
+        else { withUnsafeBytes(of: v.bitPattern.littleEndian) { d += $0 } }
+    }
+    try d.dropLast(truncate).write(to: URL(fileURLWithPath: path))
+}
+
+final class PackTests: XCTestCase {
+    func testNpyReaderVersionsTypesAndErrors() throws {
+        let dir = TestSupport.tempDir().path
+        let v = TestSupport.randn(2 * 3 * 4, seed: 1)
+        try writeNpy(dir + "/a.npy", shape: [2, 3, 4], values: v, half: false, version: 1)
+        try writeNpy(dir + "/b.npy", shape: [2, 3, 4], values: v, half: true, version: 2)
+        let a = try NpyArray(path: dir + "/a.npy"), b = try NpyArray(path: dir + "/b.npy")
+        XCTAssertEqual(a.shape, [2, 3, 4]); XCTAssertEqual(b.element, .float16)
+        XCTAssertEqual(try a.row(1), Array(v[12...]))
+        XCTAssertEqual(try b.row(0), v[..<12].map { Float(Float16($0)) })
+        XCTAssertThrowsError(try a.row(2)) { XCTAssertTrue("\($0)".contains("a.npy")) }
+        let cases: [(String, () throws -> Void, String)] = [
+            ("be.npy", { try writeNpy(dir + "/be.npy", shape: [2], values: [1, 2], half: false, descr: ">f4") }, ">f4"),
+            ("i8.npy", { try writeNpy(dir + "/i8.npy", shape: [2], values: [1, 2], half: false, descr: "<i8") }, "<i8"),
+            ("fo.npy", { try writeNpy(dir + "/fo.npy", shape: [2], values: [1, 2], half: false, fortran: true) }, "Fortran"),
+            ("tr.npy", { try writeNpy(dir + "/tr.npy", shape: [2, 3], values: [1, 2, 3, 4, 5, 6], half: false, truncate: 3) }, "truncated"),
+            ("bad.npy", { try Data("hello world, not numpy".utf8).write(to: URL(fileURLWithPath: dir + "/bad.npy")) }, "magic"),
+        ]
+        for (name, make, why) in cases {
+            try make()
+            XCTAssertThrowsError(try NpyArray(path: dir + "/" + name)) { XCTAssertTrue("\($0)".contains(name) && "\($0)".contains(why), "\($0)") }
+        }
+    }
+
+    /// Audio files, a CSV and embedding arrays for `n` clips at 8 kHz (clip length 400 samples;
+    /// some files shorter, some longer, one stereo).
+    func makeInputs(_ dir: String, n: Int = 7) throws -> (waves: [[Int16]], text: [Float], image: [Float]) {
+        var waves: [[Int16]] = []
+        var csv = "audio,labels,caption\n"
+        for i in 0..<n {
+            let len = [400, 250, 523, 400, 399, 401, 400][i % 7]
+            var rng = Rng(seed: UInt64(i))
+            let q = (0..<len).map { _ in Int16(max(-32768, min(32767, rng.normal() * 6000))) }
+            let name = "a\(i).wav"
+            if i == 3 {   // stereo: both channels equal, so the mono mix is exact
+                try AudioFile.write(dir + "/" + name, samples: q.flatMap { [Float($0) / 32768, Float($0) / 32768] }, sampleRate: 8000, channels: 2)
+            } else {
+                try AudioFile.write(dir + "/" + name, samples: q.map { Float($0) / 32768 }, sampleRate: 8000)
+            }
+            waves.append((0..<400).map { $0 < len ? q[$0] : 0 })
+            csv += "\(name),\(i % 3 == 2 ? "\"wind;dog bark\"" : ["dog bark", "rain", "wind"][i % 3]),\"a caption, with comma\"\n"
+        }
+        try csv.write(toFile: dir + "/clips.csv", atomically: true, encoding: .utf8)
+        let text = TestSupport.randn(n * 2 * 6, seed: 11), image = TestSupport.randn(n * 3 * 6, seed: 12)
+        try writeNpy(dir + "/text.npy", shape: [n, 2, 6], values: text, half: false)
+        try writeNpy(dir + "/image.npy", shape: [n, 3, 6], values: image, half: true, version: 2)
+        return (waves, text, image)
+    }
+
+    func config(_ dir: String) -> PackConfig {
+        var c = PackConfig(csv: dir + "/clips.csv", textEmbeddings: dir + "/text.npy", imageEmbeddings: dir + "/image.npy", output: dir + "/shards")
+        c.shardSize = 3; c.sampleRate = 8000; c.clipSamples = 400; c.dataset = "unit"
+        return c
+    }
+
+    func testPackVerifyLoadRoundTripAndResume() throws {
+        let dir = TestSupport.tempDir().path
+        let (waves, text, image) = try makeInputs(dir)
+        let c = config(dir)
+        let s = try Packer.run(c)
+        XCTAssertEqual(s.clips, 7); XCTAssertEqual(s.shardsWritten, 3); XCTAssertTrue(s.badClips.isEmpty)
+        let m = try Manifest.load(s.manifestPath)
+        XCTAssertEqual(m.shards.map(\.clips), [3, 3, 1])
+        XCTAssertEqual(m.layout.classNames, ["dog bark", "rain", "wind"])
+        XCTAssertEqual(m.layout.embeddingDType, .float32)   // from the text .npy
+        XCTAssertTrue(try ShardVerifier().verify(manifestPath: s.manifestPath).ok)
+        // Load: exact audio, exact float32 text, float16-rounded image (stored as float32 here).
+        let loader = try ShardedLoader(manifestPath: s.manifestPath, rank: 0, worldSize: 1, batchPerRank: 7, seed: 4,
+                                       featurizer: WaveformFeaturizer(samples: 400))
+        let b = try XCTUnwrap(try loader.epoch(0).next())
+        XCTAssertEqual(Set(b.clipIDs), Set(0..<7))
+        for j in 0..<7 {
+            let id = b.clipIDs[j], k = b.captionIndex[j], f = b.frameIndex[j]
+            XCTAssertEqual(Array(b.images.buffer[(j * 400)..<((j + 1) * 400)]), waves[id].map { Float($0) / 32768 }, "clip \(id)")
+            XCTAssertEqual(Array(b.text.buffer[(j * 6)..<((j + 1) * 6)]), Array(text[((id * 2 + k) * 6)..<((id * 2 + k + 1) * 6)]))
+            XCTAssertEqual(Array(b.image.buffer[(j * 6)..<((j + 1) * 6)]), image[((id * 3 + f) * 6)..<((id * 3 + f + 1) * 6)].map { Float(Float16($0)) })
+            XCTAssertEqual(b.labelSets[j], id % 3 == 2 ? [2, 0] : [Int32(id % 3)])
+        }
+        // Resume: a second run keeps every shard; a deleted shard is rebuilt identically.
+        let shard1 = dir + "/shards/train-00001.h5"
+        let before = try Data(contentsOf: URL(fileURLWithPath: shard1))
+        let again = try Packer.run(c)
+        XCTAssertEqual(again.shardsSkipped, 3); XCTAssertEqual(again.shardsWritten, 0); XCTAssertEqual(again.clips, 7)
+        try FileManager.default.removeItem(atPath: shard1)
+        try Data("partial".utf8).write(to: URL(fileURLWithPath: shard1 + ".tmp"))   // a crashed run's leftover
+        let third = try Packer.run(c)
+        XCTAssertEqual(third.shardsSkipped, 2); XCTAssertEqual(third.shardsWritten, 1)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: shard1)), before)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: shard1 + ".tmp"))
+        XCTAssertEqual(try Manifest.load(third.manifestPath), m)
+    }
+
+    func testPackBadInput() throws {
+        let dir = TestSupport.tempDir().path
+        _ = try makeInputs(dir)
+        try Data("RIFF garbage".utf8).write(to: URL(fileURLWithPath: dir + "/a4.wav"))   // corrupt audio
+        var c = config(dir)
+        let s = try Packer.run(c)   // default .skip
+        XCTAssertEqual(s.clips, 6)
+        XCTAssertEqual(s.badClips.count, 1)
+        XCTAssertTrue("\(s.badClips[0])".contains("a4.wav"), "\(s.badClips[0])")
+        XCTAssertTrue(try ShardVerifier().verify(manifestPath: s.manifestPath).ok)
+        c.onBadClip = .stop
+        c.output = dir + "/shards-stop"
+        XCTAssertThrowsError(try Packer.run(c)) { XCTAssertTrue("\($0)".contains("a4.wav"), "\($0)") }
+        // Wrong sample rate, row-count mismatch, unknown class: named.
+        c.onBadClip = .stop; c.output = dir + "/s3"; c.sampleRate = 16000; c.clipSamples = 800
+        XCTAssertThrowsError(try Packer.run(c)) { XCTAssertTrue("\($0)".contains("8000"), "\($0)") }
+        c = config(dir)
+        try writeNpy(dir + "/short.npy", shape: [5, 2, 6], values: TestSupport.randn(60, seed: 1), half: false)
+        c.textEmbeddings = dir + "/short.npy"
+        XCTAssertThrowsError(try Packer.run(c)) { XCTAssertTrue("\($0)".contains("short.npy") && "\($0)".contains("5 rows"), "\($0)") }
+        c = config(dir); c.onBadClip = .stop
+        try "wind\nrain\n".write(toFile: dir + "/classes.txt", atomically: true, encoding: .utf8)
+        c.classesFile = dir + "/classes.txt"
+        XCTAssertThrowsError(try Packer.run(c)) { XCTAssertTrue("\($0)".contains("dog bark"), "\($0)") }
+    }
+}
