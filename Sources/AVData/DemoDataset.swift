@@ -7,8 +7,8 @@ import AVSafetensors
 /// embeddings for zero-shot evaluation. Same config and seed → byte-identical files.
 ///
 /// Embedding structure (all unit vectors in D dimensions): class c has a text prototype t_c, an image
-/// prototype i_c = normalise(0.6 t_c + 0.8 r_c) (cos ≈ 0.6, like CLIP's modality gap) and a
-/// within-class direction v_c. A clip with parameter u gets o = (u − ½)·spread·v_c plus a clip-level
+/// prototype i_c = normalise(0.6 t_c + 0.8 r_c) (cos = 0.6, like CLIP's modality gap) and a
+/// within-class direction v_c (r_c and v_c orthogonal to all text prototypes when D > C). A clip with parameter u gets o = (u − ½)·spread·v_c plus a clip-level
 /// offset; caption k is normalise(t_c + o + noise_k) and frame f is normalise(i_c + o + noise_f).
 /// The class embedding ("This is a sound of {class}.") is t_c.
 public struct DemoConfig: Sendable, Equatable {
@@ -56,14 +56,28 @@ public enum DemoDataset {
 
     static func randomUnit(_ d: Int, _ rng: inout Rng) -> [Float] { unit((0..<d).map { _ in rng.normal() }) }
 
+    /// `v` minus its components along `basis` (orthonormal rows), normalised.
+    static func orthogonal(_ v: [Float], to basis: [[Float]]) -> [Float] {
+        var x = v
+        for b in basis {
+            let dot = zip(x, b).reduce(Float(0)) { $0 + $1.0 * $1.1 }
+            for j in 0..<x.count { x[j] -= dot * b[j] }
+        }
+        return unit(x)
+    }
+
     static func prototypes(_ c: DemoConfig) -> Prototypes {
         var rng = Rng(seed: EpochPlan.mix(c.seed, 0xC1A5))
-        var p = Prototypes(text: [], image: [], direction: [])
-        for _ in 0..<c.classes {
-            let t = randomUnit(c.dim, &rng), r = randomUnit(c.dim, &rng)
-            p.text.append(t)
+        let text = (0..<c.classes).map { _ in randomUnit(c.dim, &rng) }
+        // The image-specific part r_c and the within-class direction v_c are orthogonal to every
+        // class text prototype (when D > C), so neither moves a clip toward another class.
+        var basis: [[Float]] = []
+        if c.dim > c.classes { for t in text { basis.append(orthogonal(t, to: basis)) } }
+        var p = Prototypes(text: text, image: [], direction: [])
+        for t in text {
+            let r = orthogonal(randomUnit(c.dim, &rng), to: basis)
             p.image.append(unit(zip(t, r).map { 0.6 * $0 + 0.8 * $1 }))
-            p.direction.append(randomUnit(c.dim, &rng))
+            p.direction.append(orthogonal(randomUnit(c.dim, &rng), to: basis))
         }
         return p
     }
