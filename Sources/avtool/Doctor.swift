@@ -10,8 +10,11 @@ struct Doctor: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Report BLAS core, threads, sgemm speed and library versions.")
 
     @Option(help: "Threads for the sgemm measurement.") var threads = 1
+    @Flag(help: "Print only the OpenBLAS core in use (for launchers: OPENBLAS_CORETYPE=$(avtool doctor --core)).")
+    var core = false
 
     func run() throws {
+        if core { print(BLAS.coreName); return }
         Threads.set(threads)
         let flags = BLASKernels.cpuFlags()
         let isa = flags.contains("avx512f") ? "AVX-512" : flags.contains("avx2") ? "AVX2" : "SSE"
