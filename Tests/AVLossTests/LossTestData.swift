@@ -1,11 +1,13 @@
 import AVLoss
 import TestSupport
 
-/// Random loss inputs for a batch of `n` clips: teacher embeddings share class prototypes with
-/// the audio so that the losses are in a realistic range.
+/// Random loss inputs for a batch of `n` clips of three classes: every embedding lies near its
+/// clip's class prototype, so the losses are in a realistic range with hard negatives.
 enum LossTestData {
     static func inputs(n: Int, dim: Int, seed: UInt64) -> LossInputs {
-        let proto = TestSupport.randn(n * dim, seed: seed)
+        let classes = 3
+        let protos = TestSupport.randn(classes * dim, seed: seed)
+        let proto = (0..<(n * dim)).map { protos[($0 / dim) % classes * dim + $0 % dim] }
         func near(_ s: UInt64, _ std: Float) -> [Float] {
             zip(proto, TestSupport.randn(n * dim, seed: s, std: std)).map { $0 + $1 }
         }
