@@ -10,7 +10,8 @@ import Foundation
 /// Backward, for G = factor · (softmax(L) − target): dQ += c · G K (this rank's rows),
 /// dK += c · Gᵀ Q (every row of the global batch: the part that belongs to other ranks' clips is
 /// summed there by the caller's reduce-scatter), and d/dc = Σ G ⊙ L / c.
-/// Logits come from SGEMM in Float; softmax, log-sum-exp and the sums run in Double.
+/// Logits come from SGEMM in Float; exponentials are Float, log-sum-exp, the loss and the sums
+/// are accumulated in Double.
 enum ContrastiveRows {
     /// Matrices of one direction: pointers into the gathered [N, ld] embedding table (Q and the
     /// target's query already offset to this rank's first row).
@@ -62,28 +63,33 @@ enum ContrastiveRows {
         let invScale = 1 / Double(op.scale), offset = w.offset
         Threads.parallelFor(n, minChunk: 16) { range in
             let (lg, tg, rowLoss, rowDC) = box.value
+            // exp(x − max) of the current logits and target rows, reused for softmax and loss.
+            let e = UnsafeMutablePointer<Float>.allocate(capacity: 2 * total)
+            defer { e.deallocate() }
+            let et = e + total
             for i in range {
                 let l = lg + i * total
-                let lse = logSumExp(l, total)
+                let (lse, sum) = expShifted(l, into: e, total)
+                let inv = Float(1 / sum)
                 var loss = 0.0, dc = 0.0
                 if soft {
                     let t = tg + i * total
-                    let tlse = logSumExp(t, total)
+                    let (tlse, tsum) = expShifted(t, into: et, total)
+                    let tinv = Float(1 / tsum)
                     for j in 0..<total {
-                        let logq = Double(t[j]) - tlse, logp = Double(l[j]) - lse
-                        let q = exp(logq), p = exp(logp)
-                        if q > 0 { loss += q * (logq - logp) }
-                        let g = Float(p - q) * factor
-                        dc += Double(g) * Double(l[j])
+                        let q = et[j] * tinv, p = e[j] * inv
+                        if q > 0 { loss += Double(q) * ((Double(t[j]) - tlse) - (Double(l[j]) - lse)) }
+                        let g = (p - q) * factor
+                        dc += Double(g * l[j])
                         l[j] = g
                     }
                 } else {
                     let pos = offset + i
                     loss = lse - Double(l[pos])
                     for j in 0..<total {
-                        let p = exp(Double(l[j]) - lse)
-                        let g = Float(j == pos ? p - 1 : p) * factor
-                        dc += Double(g) * Double(l[j])
+                        let p = e[j] * inv
+                        let g = (j == pos ? p - 1 : p) * factor
+                        dc += Double(g * l[j])
                         l[j] = g
                     }
                 }
@@ -104,14 +110,24 @@ enum ContrastiveRows {
         return (loss, dScale)
     }
 
-    /// log Σ exp(x[j]) in Double.
+    /// Writes e[j] = exp(x[j] − max x); returns log Σ exp(x[j]) and Σ e[j] (summed in Double).
     @inline(__always)
-    static func logSumExp(_ x: UnsafePointer<Float>, _ count: Int) -> Double {
+    static func expShifted(_ x: UnsafePointer<Float>, into e: UnsafeMutablePointer<Float>,
+                           _ count: Int) -> (lse: Double, sum: Double) {
+        let m = maxOf(x, count)
+        var s = 0.0
+        for j in 0..<count {
+            let v = expf(x[j] - m)
+            e[j] = v
+            s += Double(v)
+        }
+        return (Double(m) + log(s), s)
+    }
+
+    @inline(__always)
+    static func maxOf(_ x: UnsafePointer<Float>, _ count: Int) -> Float {
         var m = -Float.infinity
         for j in 0..<count { m = max(m, x[j]) }
-        var s = 0.0
-        let md = Double(m)
-        for j in 0..<count { s += exp(Double(x[j]) - md) }
-        return md + log(s)
+        return m
     }
 }
