@@ -15,6 +15,10 @@ import Foundation
 /// Every rank must hold the same number of clips. `logitScale` is the raw parameter: the scale
 /// is s = min(exp(logitScale), 100) and the gradient with respect to `logitScale` is zero while
 /// clamped. The momentum targets use s̄ = s without gradient.
+///
+/// Bad input (a non-finite value, a zero row, a missing array) throws `LossError` naming the
+/// array, rank and row before any collective; the caller must then end the job
+/// (`MPICommunicator.run` aborts it) since the peers wait in the all-gather.
 public func contrastiveObjective(local: LossInputs, logitScale: Float, weights: LossWeights,
                                  comm: Communicator) throws -> LossResult {
     let terms = LossTerm.allCases.filter { weights[$0] != 0 }
