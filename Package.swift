@@ -41,10 +41,11 @@ let package = Package(
         .target(name: "AVDist", dependencies: ["AVTensor"], swiftSettings: fast),
                 .target(name: "AVMPI", dependencies: ["AVDist", "CMPI"], swiftSettings: fast),
         .target(name: "AVHDF5", dependencies: ["CHDF5"], swiftSettings: fast),
+        .target(name: "AVLoss", dependencies: ["AVTensor", "AVDist"], swiftSettings: fast),
         .target(name: "AVData", dependencies: ["AVTensor", "AVAudio", "AVHDF5", "AVSafetensors"],
                 swiftSettings: fast),
         .target(name: "AVTrain", dependencies: ["AVTensor", "AVModel", "AVDist", "AVData",
-                                                "AVSafetensors"], swiftSettings: fast),
+                                                "AVSafetensors", "AVLoss"], swiftSettings: fast),
 
         // Executables. avembed links no MPI and no HDF5.
         .executableTarget(name: "avtrain", dependencies: ["AVTrain", "AVMPI"], swiftSettings: fast),
@@ -54,7 +55,7 @@ let package = Package(
         ], swiftSettings: fast),
         .executableTarget(name: "avtool", dependencies: [
             "AVTensor", "AVSafetensors", "AVAudio", "AVModel", "AVDist", "AVMPI", "AVHDF5",
-            "AVData", "AVTrain", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "AVData", "AVTrain", "AVLoss", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: fast),
 
         // Tests (numeric tests are meant to run with `swift test -c release`).
@@ -64,6 +65,7 @@ let package = Package(
         .testTarget(name: "AVAudioTests", dependencies: ["AVAudio", "TestSupport"]),
         .testTarget(name: "AVModelTests", dependencies: ["AVModel", "TestSupport"]),
         .testTarget(name: "AVDistTests", dependencies: ["AVDist", "AVMPI", "TestSupport"]),
+        .testTarget(name: "AVLossTests", dependencies: ["AVLoss", "AVDist", "AVMPI", "TestSupport"]),
         .testTarget(name: "AVDataTests", dependencies: ["AVData", "AVHDF5", "TestSupport"]),
         .testTarget(name: "AVTrainTests", dependencies: ["AVTrain", "TestSupport"]),
     ],

@@ -5,7 +5,7 @@ import Foundation
 /// `avtool selftest …`: checks of the native libraries that need their own process (MPI).
 struct SelfTest: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "selftest", abstract: "Library self-tests (run under mpirun).",
-                                                    subcommands: [SelfTestMPI.self])
+                                                    subcommands: [SelfTestMPI.self, SelfTestCollectives.self, SelfTestLosses.self, SelfTestAbort.self])
 }
 
 /// All-reduces [r+1, 2(r+1), …] over MPI_COMM_WORLD and checks the sum on every rank.
