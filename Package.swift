@@ -66,7 +66,7 @@ let package = Package(
         .testTarget(name: "AVModelTests", dependencies: ["AVModel", "TestSupport"]),
         .testTarget(name: "AVDistTests", dependencies: ["AVDist", "AVMPI", "TestSupport"]),
         .testTarget(name: "AVLossTests", dependencies: ["AVLoss", "AVDist", "AVMPI", "TestSupport"]),
-        .testTarget(name: "AVDataTests", dependencies: ["AVData", "AVHDF5", "TestSupport"]),
+        .testTarget(name: "AVDataTests", dependencies: ["AVData", "AVHDF5", "AVAudio", "AVTensor", "AVSafetensors", "TestSupport"]),
         .testTarget(name: "AVTrainTests", dependencies: ["AVTrain", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]

@@ -13,9 +13,9 @@ public struct LabelIndex: Sendable {
     let classClips: [Int32]
     public let numClasses: Int
 
-    /// Builds the index from per-clip label lists given as (primary, extra labels) callbacks.
-    /// `multi[i]` is nil when clip i's only label is its primary.
-    init(primary: [Int32], multi: [[Int32]?], numClasses: Int) {
+    /// Builds the index from each clip's primary label and, for clips with more than one label,
+    /// the full list (primary first); `multi[i]` is nil when clip i's only label is its primary.
+    public init(primary: [Int32], multi: [[Int32]?], numClasses: Int) {
         self.primary = primary
         self.numClasses = numClasses
         let isMulti = multi.contains { $0 != nil }

@@ -6,6 +6,7 @@ public final class ProgressBar {
     public let label: String
     let start = Date()
     var last = Date.distantPast
+    var drawn = -1
     public private(set) var done = 0
     let enabled: Bool
 
@@ -27,7 +28,7 @@ public final class ProgressBar {
     /// Ends the line.
     public func finish() {
         guard enabled else { return }
-        draw(Date())
+        if drawn != done { draw(Date()) }
         FileHandle.standardError.write(Data("\n".utf8))
     }
 
@@ -39,6 +40,7 @@ public final class ProgressBar {
     }
 
     func draw(_ now: Date) {
+        drawn = done
         let el = now.timeIntervalSince(start)
         let f = Double(min(done, total)) / Double(total)
         let width = 28, full = Int(f * Double(width))

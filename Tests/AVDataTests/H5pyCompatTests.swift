@@ -3,6 +3,7 @@ import AVHDF5
 import AVData
 import AVTensor
 import TestSupport
+import AVSafetensors
 
 /// Shards written by h5py (in the PANNs-style schema) load here, and our shards open in h5py.
 /// Skips only when `python3 -c 'import h5py'` fails (CI installs h5py).
@@ -134,5 +135,32 @@ final class H5pyCompatTests: XCTestCase {
         XCTAssertEqual(attrs["split"] as? String, "eval")
         XCTAssertEqual(attrs["embedding_dim"] as? Int, 4)
         XCTAssertEqual((r["shapes"] as? [String: [Int]])?["image_embedding"], [3, 3, 4])
+    }
+}
+
+/// The class-embedding file written by Datasets/clip_embeddings.py (its own safetensors writer) loads.
+final class ClipScriptTests: XCTestCase {
+    func testClassEmbeddingFileFromThePythonScriptLoads() throws {
+        try XCTSkipUnless(h5pyAvailable(), "python3 cannot import numpy/h5py: the script's writer is NOT tested")
+        let out = TestSupport.tempDir().appendingPathComponent("ce.safetensors").path
+        let script = TestSupport.packageRoot.appendingPathComponent("Datasets").path
+        let code = """
+        import sys, json, random, numpy as np
+        sys.path.insert(0, sys.argv[1])
+        import clip_embeddings as c
+        e = np.arange(12, dtype=np.float32).reshape(3, 4) / 10
+        c.write_safetensors(sys.argv[2], {'class_embedding': e}, {'class_names': json.dumps(['dog_bark', 'rain', 'sea waves']), 'prompt': c.PROMPT})
+        print(c.PROMPT.format(c.readable('dog_bark')))
+        print(c.caption_variants(['dog_bark'], 3, random.Random(0))[0])
+        """
+        let file = TestSupport.tempDir().appendingPathComponent("t.py").path
+        try code.write(toFile: file, atomically: true, encoding: .utf8)
+        let (status, text) = try TestSupport.run("/usr/bin/env", ["python3", "-B", file, script, out])
+        XCTAssertEqual(status, 0, text)
+        XCTAssertTrue(text.contains("This is a sound of dog bark."), text)
+        let st = try SafetensorsFile(path: out)
+        XCTAssertEqual(try st.entry("class_embedding").shape, [3, 4])
+        XCTAssertEqual(try st.floats("class_embedding"), (0..<12).map { Float($0) / 10 })
+        XCTAssertEqual(st.metadata["class_names"], "[\"dog_bark\", \"rain\", \"sea waves\"]")
     }
 }

@@ -195,3 +195,33 @@ final class LoaderTests: XCTestCase {
     }
 }
 
+
+final class LabelIndexScaleTests: XCTestCase {
+    /// AudioSet scale: 2M clips, 527 classes, 1–3 labels each. The index stays ≈ 24 B/clip and
+    /// weak partners share a label.
+    func testAudioSetScaleIndexIsBounded() {
+        let n = 2_000_000, c = 527
+        var rng = Rng(seed: 1)
+        var primary = [Int32](repeating: 0, count: n)
+        var multi = [[Int32]?](repeating: nil, count: n)
+        var labelCount = 0
+        for i in 0..<n {
+            let p = Int32(rng.below(c))
+            primary[i] = p
+            let extra = rng.below(3)
+            labelCount += 1 + extra
+            if extra > 0 { multi[i] = [p] + (0..<extra).map { k in Int32((Int(p) + 1 + k) % c) } }
+        }
+        let index = LabelIndex(primary: primary, multi: multi, numClasses: c)
+        multi = []
+        XCTAssertEqual(index.bytes, 4 * n + 4 * (n + 1) + 8 * labelCount + 8 * (c + 1))   // primary, CSR starts, 2 × labels, class starts
+        XCTAssertLessThan(Double(index.bytes) / Double(n), 26)
+        var r = Rng(seed: 2)
+        for _ in 0..<10_000 {
+            let i = r.below(n)
+            guard let j = index.weakPartner(of: i, rng: &r) else { XCTFail("no partner for \(i)"); continue }
+            XCTAssertNotEqual(i, j)
+            XCTAssertFalse(Set(index.labels(of: i)).isDisjoint(with: index.labels(of: j)))
+        }
+    }
+}
