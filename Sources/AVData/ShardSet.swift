@@ -90,5 +90,7 @@ public final class ShardSet {
     }
 
     /// Closes every open handle.
-    public func closeAll() { open.removeAll() }
+    public func closeAll() { HDF5Access.run { open.removeAll() } }
+
+    deinit { closeAll() }   // HDF5 closes happen under the lock too
 }

@@ -116,6 +116,7 @@ final class EpochPipeline: @unchecked Sendable {
         let batch: Batch
         let waves: [Int16]
         var nextSlot = 0, done = 0
+        var failed = false
         init(batch: Batch, waves: [Int16]) { self.batch = batch; self.waves = waves }
     }
 
@@ -294,14 +295,17 @@ final class EpochPipeline: @unchecked Sendable {
                 aug.withUnsafeBufferPointer { (p.batch.augmented.ptr + slot * hw).update(from: $0.baseAddress!, count: hw) }
             }
             cond.lock()
-            if !ok && failure == nil {
-                failure = DataError(file: loader.shards.manifest.path, index: p.batch.clipIDs[slot],
-                                    reason: "featurizer returned \(img.count)/\(aug.count) values, expected \(h)×\(w)")
+            if !ok {
+                p.failed = true
+                if failure == nil {
+                    failure = DataError(file: loader.shards.manifest.path, index: p.batch.clipIDs[slot],
+                                        reason: "featurizer returned \(img.count)/\(aug.count) values, expected \(h)×\(w)")
+                }
             }
             p.done += 1
             if p.done == b {
                 pending.removeAll { $0 === p }
-                ready[p.batch.index] = p.batch
+                if !p.failed { ready[p.batch.index] = p.batch }   // a failed batch is never delivered
                 cond.broadcast()
             }
         }

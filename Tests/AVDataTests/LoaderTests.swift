@@ -97,6 +97,39 @@ final class LoaderTests: XCTestCase {
         XCTAssertNotEqual(e1[0].flatMap(\.clipIDs), ranks[0].flatMap(\.clipIDs))
     }
 
+    /// A featurizer that uses its rng (like random crops and SpecAugment) and returns the wrong size on request.
+    struct NoisyFeaturizer: ClipFeaturizer {
+        let samples: Int
+        var broken = false
+        var imageShape: (height: Int, width: Int) { (2, samples / 2) }
+        func features(waveform: [Float], training: Bool, rng: inout Rng) -> (image: [Float], augmented: [Float]) {
+            let img = waveform.prefix(imageShape.height * imageShape.width).map { $0 + rng.normal() }
+            return (broken ? Array(img.dropLast()) : img, img.map { $0 * rng.uniform() })
+        }
+    }
+
+    func testBatchesDoNotDependOnThreadCountAndFeaturizerErrorsStop() throws {
+        let dir = TestSupport.tempDir()
+        let c = smallDemo()
+        let out = try DemoDataset.make(in: dir.path, config: c)
+        func epoch(workers: Int, prefetch: Int, broken: Bool = false) throws -> [Batch] {
+            var o = LoaderOptions(workers: workers, prefetchBatches: prefetch)
+            o.log = { _ in }
+            let l = try ShardedLoader(manifestPath: out.trainManifestPath, rank: 1, worldSize: 2, batchPerRank: 3, seed: 8,
+                                      featurizer: NoisyFeaturizer(samples: c.clipSamples, broken: broken), options: o)
+            return try l.batches(epoch: 4).map { try $0.get() }
+        }
+        let a = try epoch(workers: 1, prefetch: 1), b = try epoch(workers: 3, prefetch: 5)
+        XCTAssertEqual(a.count, 6)
+        for (x, y) in zip(a, b) {
+            XCTAssertEqual(x.images.array, y.images.array)
+            XCTAssertEqual(x.augmented.array, y.augmented.array)
+            XCTAssertEqual(x.weakImage.array, y.weakImage.array)
+            XCTAssertEqual(x.clipIDs, y.clipIDs)
+        }
+        XCTAssertThrowsError(try epoch(workers: 2, prefetch: 2, broken: true)) { XCTAssertTrue("\($0)".contains("featurizer returned"), "\($0)") }
+    }
+
     func testMultiLabelWeakPairsShareALabel() throws {
         let dir = TestSupport.tempDir()
         let l = ShardLayout(dataset: "ml", split: "train", sampleRate: 8000, clipSamples: 8, classNames: ["a", "b", "c", "d"],
