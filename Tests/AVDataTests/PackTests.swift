@@ -116,6 +116,27 @@ final class PackTests: XCTestCase {
         XCTAssertEqual(try Manifest.load(third.manifestPath), m)
     }
 
+    func testAvtoolPackCommandResumes() throws {
+        let avtool = TestSupport.productsDir.appendingPathComponent("avtool").path
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: avtool), "avtool not built at \(avtool)")
+        let dir = TestSupport.tempDir().path
+        _ = try makeInputs(dir)
+        let args = ["data", "pack", "--csv", dir + "/clips.csv", "--text", dir + "/text.npy", "--image", dir + "/image.npy",
+                    "--out", dir + "/out", "--sample-rate", "8000", "--seconds", "0.05", "--shard-size", "4", "--dtype", "float16"]
+        let (s1, o1) = try TestSupport.run(avtool, args)
+        XCTAssertEqual(s1, 0, o1)
+        XCTAssertTrue(o1.contains("packed 7 clips: 2 shards written, 0 already complete"), o1)
+        XCTAssertTrue(o1.contains("ETA"), o1)   // the progress bar (stderr)
+        let (s2, o2) = try TestSupport.run(avtool, args)
+        XCTAssertEqual(s2, 0, o2)
+        XCTAssertTrue(o2.contains("packed 7 clips: 0 shards written, 2 already complete"), o2)
+        let m = try Manifest.load(dir + "/out/manifest.json")
+        XCTAssertEqual(m.layout.embeddingDType, .float16)
+        XCTAssertEqual(m.layout.clipSamples, 400)
+        let (s3, o3) = try TestSupport.run(avtool, ["data", "verify", dir + "/out/manifest.json"])
+        XCTAssertEqual(s3, 0, o3)
+    }
+
     func testPackBadInput() throws {
         let dir = TestSupport.tempDir().path
         _ = try makeInputs(dir)
