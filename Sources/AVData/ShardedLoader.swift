@@ -145,7 +145,7 @@ final class EpochPipeline: @unchecked Sendable {
         cond.lock()
         defer { cond.unlock() }
         while true {
-            if delivered == loader.plan.batches { return nil }
+            if delivered == loader.plan.batches && readerDone { return nil }
             if let b = ready.removeValue(forKey: delivered) {
                 delivered += 1
                 cond.broadcast()
@@ -178,6 +178,7 @@ final class EpochPipeline: @unchecked Sendable {
                     }
                 }
             } catch {
+                loader.shards.closeAll()
                 cond.lock(); failure = error; readerDone = true; cond.broadcast(); cond.unlock()
                 return
             }
@@ -187,6 +188,9 @@ final class EpochPipeline: @unchecked Sendable {
             cond.broadcast()
             cond.unlock()
         }
+        // Close the shard files at the end of the epoch (they reopen on demand), so that nothing
+        // stays open once the consumer has seen the last batch.
+        loader.shards.closeAll()
         cond.lock(); readerDone = true; cond.broadcast(); cond.unlock()
     }
 
