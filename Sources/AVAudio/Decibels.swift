@@ -5,7 +5,7 @@ public enum Decibels {
     /// librosa's `amin`: powers below it are clamped to it (−100 dB).
     public static let floor: Float = 1e-10
 
-    /// 10·log10(max(p, floor)) for 16 lanes. NaN stays NaN.
+    /// 10·log10(max(p, floor)) for 16 lanes. NaN stays NaN, +∞ stays +∞.
     @inlinable
     public static func fromPower(_ p: SIMD16<Float>) -> SIMD16<Float> {
         let x = p.replacing(with: floor, where: p .< floor)
@@ -23,7 +23,8 @@ public enum Decibels {
         series = series * s2 + 1
         let ln2: Float = 0.693_147_18, tenOverLn10: Float = 4.342_944_8
         let ln: SIMD16<Float> = SIMD16<Float>(e) * ln2 + 2 * s * series
-        return ln * tenOverLn10
+        let special = .!(x .< Float.infinity)             // NaN and +∞ pass through unchanged
+        return (ln * tenOverLn10).replacing(with: x, where: special)
     }
 
     /// In place over `n` values: p[i] ← 10·log10(max(p[i], floor)).
