@@ -43,17 +43,22 @@ public enum AudioFile {
         let channels = Int(info.channels), rate = Int(info.samplerate)
         guard channels > 0, rate > 0 else { throw AudioError(file: path, reason: "bad header (\(channels) channels, \(rate) Hz)") }
         guard info.frames > 0 else { throw AudioError(file: path, reason: "no audio frames (empty file)") }
+        // The parse log right after opening tells whether the file is shorter than its header says
+        // (later reads may append harmless end-of-file notes).
+        if let note = truncationNote(logInfo(f)) { throw AudioError(file: path, reason: "truncated: \(note)") }
         let known = info.frames < Int64.max / 2           // libsndfile reports SF_COUNT_MAX when unknown
         let block = 65536
         var samples = [Float]()
         if known { samples.reserveCapacity(Int(min(info.frames, 1 << 28)) * channels) }
         var buffer = [Float](repeating: 0, count: block * channels)
-        while true {
-            let got = buffer.withUnsafeMutableBufferPointer { sf_readf_float(f, $0.baseAddress!, sf_count_t(block)) }
+        var frames = 0
+        while !known || frames < info.frames {
+            let want = known ? min(block, Int(info.frames) - frames) : block
+            let got = buffer.withUnsafeMutableBufferPointer { sf_readf_float(f, $0.baseAddress!, sf_count_t(want)) }
             if got <= 0 { break }
             samples += buffer[0..<(Int(got) * channels)]
+            frames += Int(got)
         }
-        let frames = samples.count / channels
         if sf_error(f) != 0 {
             throw AudioError(file: path, reason: "decoding failed after \(frames) frames: \(String(cString: sf_strerror(f)))")
         }
@@ -61,7 +66,6 @@ public enum AudioFile {
         if known && frames < info.frames {
             throw AudioError(file: path, reason: "truncated: decoded \(frames) of \(info.frames) frames")
         }
-        if let note = truncationNote(logInfo(f)) { throw AudioError(file: path, reason: "truncated: \(note)") }
         if let bad = samples.firstIndex(where: { !$0.isFinite }) {
             throw AudioError(file: path, reason: "non-finite sample at frame \(bad / channels)")
         }
@@ -121,6 +125,7 @@ public enum AudioFile {
         var clip = Int32(SF_TRUE)
         _ = withUnsafeMutablePointer(to: &clip) { sf_command(f, Int32(SFC_SET_CLIPPING), $0, Int32(MemoryLayout<Int32>.size)) }
         let frames = samples.count / channels
+        if frames == 0 { return }
         let wrote = samples.withUnsafeBufferPointer { sf_writef_float(f, $0.baseAddress!, sf_count_t(frames)) }
         guard wrote == frames else { throw AudioError(file: path, reason: "wrote \(wrote) of \(frames) frames") }
     }

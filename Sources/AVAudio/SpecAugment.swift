@@ -28,11 +28,13 @@ public struct SpecAugment: Sendable, Equatable {
     public struct Mask: Sendable, Equatable {
         public enum Axis: Sendable { case frequency, time }
         public let axis: Axis, start: Int, width: Int
+        public init(axis: Axis, start: Int, width: Int) { self.axis = axis; self.start = start; self.width = width }
     }
 
     /// One warp: the frame at `center` moves to `center + shift`.
     public struct Warp: Sendable, Equatable {
         public let center: Int, shift: Int
+        public init(center: Int, shift: Int) { self.center = center; self.shift = shift }
     }
 
     /// Draws the warp (nil when off or the spectrogram is too short), then the frequency masks,
