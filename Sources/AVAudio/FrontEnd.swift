@@ -36,11 +36,8 @@ public final class FrontEnd: @unchecked Sendable {
         let inv = 1 / c.normStd, mean = c.normMean
         var out = [Float](repeating: silence, count: nMels * frames)
         out.withUnsafeMutableBufferPointer { ob in
-            clip.withUnsafeBufferPointer { xb in
-                logMel.forEachFrame(xb) { t, db in
-                    guard t < frames else { return }
-                    for m in 0..<nMels { ob[m * frames + t] = (db[m] - mean) * inv }
-                }
+            clip.withUnsafeBufferPointer {
+                logMel.compute($0, into: ob.baseAddress!, rowStride: frames, frameLimit: frames, scale: inv, shift: -mean * inv)
             }
         }
         return out

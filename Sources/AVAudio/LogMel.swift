@@ -19,14 +19,31 @@ public final class LogMel: @unchecked Sendable {
     /// Frames for a signal of `samples` samples.
     public func frames(samples: Int) -> Int { stft.frames(samples: samples) }
 
-    /// Calls `body(t, dB)` for each frame t with its nMels log-mel values (buffer reused between calls).
-    public func forEachFrame(_ x: UnsafeBufferPointer<Float>, _ body: (Int, UnsafePointer<Float>) -> Void) {
-        let mel = UnsafeMutablePointer<Float>.allocate(capacity: nMels)
-        defer { mel.deallocate() }
-        stft.forEachPowerFrame(x) { t, power in
-            filterbank.apply(power: power, out: mel, outStride: 1)
-            Decibels.fromPower(mel, count: nMels)
-            body(t, mel)
+    /// Writes the log-mel of `x`, affinely mapped, into `out`: out[m·rowStride + t] =
+    /// scale · dB(m, t) + shift for frames t < `frameLimit` (later frames are not computed beyond
+    /// the block that holds them, nor written). Frames are processed in blocks of 32: their power
+    /// is gathered bin-major, mapped to mel, converted to dB and stored as contiguous row pieces.
+    public func compute(_ x: UnsafeBufferPointer<Float>, into out: UnsafeMutablePointer<Float>, rowStride: Int,
+                        frameLimit: Int = .max, scale: Float = 1, shift: Float = 0) {
+        let b = MelFilterbank.blockFrames, nBins = stft.nBins, nMels = self.nMels
+        let total = min(frames(samples: x.count), frameLimit)
+        if total <= 0 { return }
+        let block = UnsafeMutablePointer<Float>.allocate(capacity: nBins * b)
+        let mel = UnsafeMutablePointer<Float>.allocate(capacity: nMels * b)
+        defer { block.deallocate(); mel.deallocate() }
+        block.initialize(repeating: 0, count: nBins * b)
+        func flush(_ t0: Int, _ n: Int) {
+            filterbank.applyBlock(power: block, out: mel)
+            Decibels.fromPower(mel, count: nMels * b)
+            for m in 0..<nMels {
+                let src = mel + m * b, dst = out + m * rowStride + t0
+                for j in 0..<n { dst[j] = src[j] * scale + shift }
+            }
+        }
+        stft.forEachPowerFrame(x, frameLimit: total) { t, power in
+            let j = t % b
+            for k in 0..<nBins { block[k * b + j] = power[k] }
+            if j == b - 1 || t == total - 1 { flush(t - j, j + 1) }
         }
     }
 
@@ -35,11 +52,7 @@ public final class LogMel: @unchecked Sendable {
         let f = frames(samples: x.count)
         var out = [Float](repeating: 0, count: nMels * f)
         out.withUnsafeMutableBufferPointer { ob in
-            x.withUnsafeBufferPointer { xb in
-                forEachFrame(xb) { t, db in
-                    for m in 0..<nMels { ob[m * f + t] = db[m] }
-                }
-            }
+            x.withUnsafeBufferPointer { compute($0, into: ob.baseAddress!, rowStride: f) }
         }
         return out
     }

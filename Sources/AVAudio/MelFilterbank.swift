@@ -57,25 +57,44 @@ public struct MelFilterbank: Sendable {
         return d
     }
 
-    /// out[m · outStride] = Σ_k W[m, k] · power[k] for one frame of nBins power values.
+    /// Frames per block of `applyBlock`.
+    public static let blockFrames = 32
+
+    /// Mel power of a block of `blockFrames` frames: out[m·32 + j] = Σ_k W[m, k] · power[k·32 + j]
+    /// (power is bin-major [nBins, 32], out mel-major [nMels, 32]), vectorised across the frames.
     @inlinable
-    public func apply(power: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, outStride: Int) {
+    public func applyBlock(power: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>) {
+        typealias V = SIMD16<Float>
         weights.withUnsafeBufferPointer { wb in
-            let w = wb.baseAddress!
-            for m in 0..<nMels {
-                let p = power + start[m], f = w + offset[m]
-                let n = count[m]
-                var acc = SIMD16<Float>()
-                var j = 0
-                while j + 16 <= n {
-                    acc.addProduct(UnsafeRawPointer(f + j).loadUnaligned(as: SIMD16<Float>.self),
-                                   UnsafeRawPointer(p + j).loadUnaligned(as: SIMD16<Float>.self))
-                    j += 16
+            start.withUnsafeBufferPointer { sb in
+                count.withUnsafeBufferPointer { cb in
+                    let w = wb.baseAddress!
+                    var o = 0
+                    for m in 0..<nMels {
+                        var a0 = V(), a1 = V()
+                        var p = UnsafeRawPointer(power + sb[m] * 32)
+                        for j in 0..<cb[m] {
+                            let c = V(repeating: w[o + j])
+                            a0 += c * p.loadUnaligned(as: V.self)
+                            a1 += c * p.loadUnaligned(fromByteOffset: 64, as: V.self)
+                            p += 128
+                        }
+                        o += cb[m]
+                        let q = UnsafeMutableRawPointer(out + m * 32)
+                        q.storeBytes(of: a0, as: V.self)
+                        q.storeBytes(of: a1, toByteOffset: 64, as: V.self)
+                    }
                 }
-                var s = acc.sum()
-                while j < n { s += f[j] * p[j]; j += 1 }
-                out[m * outStride] = s
             }
+        }
+    }
+
+    /// out[m] = Σ_k W[m, k] · power[k] for one frame (reference path; `applyBlock` is the fast one).
+    public func apply(power: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>) {
+        for m in 0..<nMels {
+            var s: Float = 0
+            for j in 0..<count[m] { s += weights[offset[m] + j] * power[start[m] + j] }
+            out[m] = s
         }
     }
 }

@@ -73,16 +73,19 @@ final class PolyphaseFilter: @unchecked Sendable {
             table.withUnsafeBufferPointer { tb in
                 y.withUnsafeMutableBufferPointer { yb in
                     let xp = pb.baseAddress!, h = tb.baseAddress!, vecs = taps / 16
+                    // Output o sits at input position (o·down)/up = i + phase/up; stepped without division.
+                    let step = down / up, stepPhase = down % up
+                    var i = 0, phase = 0
                     for o in 0..<outN {
-                        let pos = o * down
-                        let i = pos / up, phase = pos - i * up
                         // Taps k = 0..<2·half cover input samples i−half+1 … i+half, i.e. padded[i+1+k].
                         let s = xp + i + 1, f = h + phase * taps
                         var acc = SIMD16<Float>()
                         for v in 0..<vecs {
-                            acc.addProduct(UnsafeRawPointer(s + 16 * v).loadUnaligned(as: SIMD16<Float>.self),
-                                           UnsafeRawPointer(f + 16 * v).loadUnaligned(as: SIMD16<Float>.self))
+                            acc += UnsafeRawPointer(s + 16 * v).loadUnaligned(as: SIMD16<Float>.self)
+                                * UnsafeRawPointer(f + 16 * v).loadUnaligned(as: SIMD16<Float>.self)
                         }
+                        i += step; phase += stepPhase
+                        if phase >= up { phase -= up; i += 1 }
                         yb[o] = acc.sum()
                     }
                 }

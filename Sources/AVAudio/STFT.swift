@@ -26,9 +26,10 @@ public final class STFT: @unchecked Sendable {
     /// Frames for a signal of `samples` samples: 1 + samples / hop.
     public func frames(samples: Int) -> Int { 1 + samples / hopLength }
 
-    /// Calls `body(t, power)` for each frame t in order with its nBins power values |X|².
-    /// The power buffer is reused between calls.
-    public func forEachPowerFrame(_ x: UnsafeBufferPointer<Float>, _ body: (Int, UnsafePointer<Float>) -> Void) {
+    /// Calls `body(t, power)` for each frame t < min(frames, frameLimit) in order with its nBins
+    /// power values |X|². The power buffer is reused between calls.
+    public func forEachPowerFrame(_ x: UnsafeBufferPointer<Float>, frameLimit: Int = .max,
+                                  _ body: (Int, UnsafePointer<Float>) -> Void) {
         let n = x.count
         precondition(n > 0, "STFT of an empty signal")
         let half = nFFT / 2, wOff = (nFFT - winLength) / 2
@@ -47,7 +48,7 @@ public final class STFT: @unchecked Sendable {
         let cplx = UnsafeMutableRawPointer(out).assumingMemoryBound(to: Float.self)
         window.withUnsafeBufferPointer { wb in
             let w = wb.baseAddress!
-            for t in 0..<frames(samples: n) {
+            for t in 0..<min(frames(samples: n), frameLimit) {
                 let src = padded + t * hopLength + wOff, dst = inp + wOff
                 var j = 0
                 while j + 16 <= winLength {
