@@ -1,4 +1,5 @@
 import CSndfile
+import Foundation
 
 /// An audio decoding/encoding failure that names the file.
 public struct AudioError: Error, CustomStringConvertible, Equatable {
@@ -30,7 +31,9 @@ public struct DecodedAudio: Sendable {
 
 /// Reading and writing sound files through libsndfile (WAV, FLAC, OGG/Vorbis, AIFF, …).
 public enum AudioFile {
-    /// Decodes every frame of `path`. Throws for missing, unreadable, empty or non-finite audio.
+    /// Decodes every frame of `path`. Throws for missing, unreadable, empty, truncated or
+    /// non-finite audio. Frames are read in blocks until the decoder stops, so a header with an
+    /// unknown or wrong frame count cannot cause a huge allocation.
     public static func read(_ path: String) throws -> DecodedAudio {
         var info = SF_INFO()
         guard let f = sf_open(path, Int32(SFM_READ), &info) else {
@@ -40,14 +43,56 @@ public enum AudioFile {
         let channels = Int(info.channels), rate = Int(info.samplerate)
         guard channels > 0, rate > 0 else { throw AudioError(file: path, reason: "bad header (\(channels) channels, \(rate) Hz)") }
         guard info.frames > 0 else { throw AudioError(file: path, reason: "no audio frames (empty file)") }
-        var samples = [Float](repeating: 0, count: Int(info.frames) * channels)
-        let got = samples.withUnsafeMutableBufferPointer { sf_readf_float(f, $0.baseAddress!, info.frames) }
-        guard got > 0 else { throw AudioError(file: path, reason: "no frames could be decoded (truncated or corrupt)") }
-        if got < info.frames { samples.removeLast((Int(info.frames) - Int(got)) * channels) }
+        // The parse log right after opening tells whether the file is shorter than its header says
+        // (later reads may append harmless end-of-file notes).
+        if let note = truncationNote(logInfo(f)) { throw AudioError(file: path, reason: "truncated: \(note)") }
+        let known = info.frames < Int64.max / 2           // libsndfile reports SF_COUNT_MAX when unknown
+        let block = 65536
+        var samples = [Float]()
+        if known { samples.reserveCapacity(Int(min(info.frames, 1 << 28)) * channels) }
+        var buffer = [Float](repeating: 0, count: block * channels)
+        var frames = 0
+        while !known || frames < info.frames {
+            let want = known ? min(block, Int(info.frames) - frames) : block
+            let got = buffer.withUnsafeMutableBufferPointer { sf_readf_float(f, $0.baseAddress!, sf_count_t(want)) }
+            if got <= 0 { break }
+            samples += buffer[0..<(Int(got) * channels)]
+            frames += Int(got)
+        }
+        if sf_error(f) != 0 {
+            throw AudioError(file: path, reason: "decoding failed after \(frames) frames: \(String(cString: sf_strerror(f)))")
+        }
+        guard frames > 0 else { throw AudioError(file: path, reason: "no frames could be decoded (truncated or corrupt)") }
+        if known && frames < info.frames {
+            throw AudioError(file: path, reason: "truncated: decoded \(frames) of \(info.frames) frames")
+        }
         if let bad = samples.firstIndex(where: { !$0.isFinite }) {
             throw AudioError(file: path, reason: "non-finite sample at frame \(bad / channels)")
         }
         return DecodedAudio(samples: samples, sampleRate: rate, channels: channels)
+    }
+
+    /// libsndfile's parse log of an open file.
+    static func logInfo(_ f: OpaquePointer) -> String {
+        var log = [CChar](repeating: 0, count: 16384)
+        _ = log.withUnsafeMutableBufferPointer { sf_command(f, Int32(SFC_GET_LOG_INFO), $0.baseAddress!, Int32($0.count)) }
+        return String(cString: log)
+    }
+
+    /// The line of libsndfile's log that shows the file is shorter than its header says, if any:
+    /// a data chunk ("data : 32000 (should be 9956)", AIFF "SSND") longer than what the file holds
+    /// (sizes 0 and ≥ 0x7FFFFFFF mean "unknown length", as streaming writers leave them), or an
+    /// Ogg stream that ends without its end-of-stream page.
+    static func truncationNote(_ log: String) -> String? {
+        for line in log.split(separator: "\n") {
+            let t = line.trimmingCharacters(in: .whitespaces)
+            if t.contains("ended unexpectedly") { return t }
+            guard t.hasPrefix("data") || t.hasPrefix("SSND"), let r = t.range(of: "(should be ") else { continue }
+            let declared = t[..<r.lowerBound].split(separator: ":").last.flatMap { Int64($0.trimmingCharacters(in: .whitespaces)) }
+            let actual = Int64(t[r.upperBound...].prefix { $0.isNumber })
+            if let d = declared, let a = actual, d > a, d != 0, d < 0x7FFF_FFFF { return t }
+        }
+        return nil
     }
 
     /// Container/encoding pairs for `write`.
@@ -80,6 +125,7 @@ public enum AudioFile {
         var clip = Int32(SF_TRUE)
         _ = withUnsafeMutablePointer(to: &clip) { sf_command(f, Int32(SFC_SET_CLIPPING), $0, Int32(MemoryLayout<Int32>.size)) }
         let frames = samples.count / channels
+        if frames == 0 { return }
         let wrote = samples.withUnsafeBufferPointer { sf_writef_float(f, $0.baseAddress!, sf_count_t(frames)) }
         guard wrote == frames else { throw AudioError(file: path, reason: "wrote \(wrote) of \(frames) frames") }
     }

@@ -1,0 +1,61 @@
+import AVTensor
+
+/// The configured audio front-end: waveform at `config.sampleRate` → fixed-length clip → log-mel
+/// (dB) → (x − normMean) / normStd → frames fitted to the image → optional HTSAT fold; plus
+/// SpecAugment. Immutable after `init`; safe to call from several threads at once.
+public final class FrontEnd: @unchecked Sendable {
+    public let config: FrontEndConfig
+    public let logMel: LogMel
+    public let augment: SpecAugment
+    /// Folded chunks (1 without folding).
+    public let chunks: Int
+
+    /// Throws `FrontEndConfigError` naming the inconsistent key.
+    public init(_ config: FrontEndConfig) throws {
+        try config.validate()
+        self.config = config
+        logMel = LogMel(config)
+        chunks = config.fold ? config.imageHeight / config.nMels : 1
+        augment = SpecAugment(config, bins: config.nMels, frames: config.imageFrames)
+    }
+
+    /// Model input size (rows = mel, columns = time).
+    public var imageShape: (height: Int, width: Int) { (config.imageHeight, config.imageWidth) }
+
+    /// The normalised value of silence (−100 dB), used for frames past the end of the STFT.
+    public var silence: Float { (-100 - config.normMean) / config.normStd }
+
+    /// Normalised log-mel [nMels, imageFrames] of the waveform cropped/padded to `clipSamples`
+    /// (random crop in training, centred otherwise). STFT frames beyond `imageFrames` are dropped;
+    /// missing ones are filled with `silence`.
+    public func spectrogram(waveform: [Float], training: Bool, rng: inout Rng) -> [Float] {
+        let c = config
+        let clip = FixedLength.apply(waveform, length: c.clipSamples, pad: FixedLength.Pad(rawValue: c.pad)!,
+                                     training: training, rng: &rng)
+        let frames = c.imageFrames, nMels = c.nMels
+        let inv = 1 / c.normStd, mean = c.normMean
+        var out = [Float](repeating: silence, count: nMels * frames)
+        out.withUnsafeMutableBufferPointer { ob in
+            clip.withUnsafeBufferPointer {
+                logMel.compute($0, into: ob.baseAddress!, rowStride: frames, frameLimit: frames, scale: inv, shift: -mean * inv)
+            }
+        }
+        return out
+    }
+
+    /// Waveform at config.sampleRate → model input image [height·width], row-major (mel rows, time
+    /// columns). training: random crop; else centred crop.
+    public func image(waveform: [Float], training: Bool, rng: inout Rng) -> [Float] {
+        let s = spectrogram(waveform: waveform, training: training, rng: &rng)
+        return config.fold ? Fold.fold(s, nMels: config.nMels, width: config.imageWidth, chunks: chunks) : s
+    }
+
+    /// SpecAugment applied to a copy of an image produced by `image`: masks and warp act on mel bins
+    /// and frames of the unfolded spectrogram (a frequency mask hides the same bins in every chunk).
+    public func specAugment(_ image: [Float], rng: inout Rng) -> [Float] {
+        let c = config
+        var s = c.fold ? Fold.unfold(image, nMels: c.nMels, width: c.imageWidth, chunks: chunks) : image
+        augment.apply(&s, bins: c.nMels, frames: c.imageFrames, rng: &rng)
+        return c.fold ? Fold.fold(s, nMels: c.nMels, width: c.imageWidth, chunks: chunks) : s
+    }
+}

@@ -1,0 +1,115 @@
+import CFFTW
+import Foundation
+
+/// Short-time Fourier transform as librosa.stft computes it: periodic Hann window of `winLength`
+/// zero-padded centred inside `nFFT`, frames centred on t·hop (the signal reflect-padded by nFFT/2
+/// on each side), one-sided FFT through FFTW single precision.
+///
+/// An `STFT` is immutable after `init` and may be used from several threads at once: each call
+/// works in its own buffers; only plan creation (not thread-safe in FFTW) takes a global lock.
+public final class STFT: @unchecked Sendable {
+    public let nFFT: Int, winLength: Int, hopLength: Int
+    /// nFFT/2 + 1 bins.
+    public var nBins: Int { nFFT / 2 + 1 }
+    /// The periodic Hann window of `winLength` samples (before centring inside nFFT).
+    public let window: [Float]
+    let plan: FFTPlan
+
+    public init(nFFT: Int, winLength: Int, hopLength: Int) {
+        precondition(nFFT >= 2 && nFFT % 2 == 0 && (1...nFFT).contains(winLength) && hopLength > 0,
+                     "STFT: bad sizes nFFT \(nFFT), winLength \(winLength), hop \(hopLength)")
+        self.nFFT = nFFT; self.winLength = winLength; self.hopLength = hopLength
+        window = (0..<winLength).map { Float(0.5 - 0.5 * cos(2 * Double.pi * Double($0) / Double(winLength))) }
+        plan = FFTPlan.shared(nFFT)
+    }
+
+    /// Frames for a signal of `samples` samples: 1 + samples / hop.
+    public func frames(samples: Int) -> Int { 1 + samples / hopLength }
+
+    /// Calls `body(t, power)` for each frame t < min(frames, frameLimit) in order with its nBins
+    /// power values |X|². The power buffer is reused between calls.
+    public func forEachPowerFrame(_ x: UnsafeBufferPointer<Float>, frameLimit: Int = .max,
+                                  _ body: (Int, UnsafePointer<Float>) -> Void) {
+        let n = x.count
+        precondition(n > 0, "STFT of an empty signal")
+        let half = nFFT / 2, wOff = (nFFT - winLength) / 2
+        // The reflect-padded signal (numpy's "reflect": x[half] … x[1] | x | x[n-2] … x[n-1-half]).
+        let padded = UnsafeMutablePointer<Float>.allocate(capacity: n + nFFT)
+        defer { padded.deallocate() }
+        (padded + half).update(from: x.baseAddress!, count: n)
+        for j in 1...half {
+            padded[half - j] = x[Self.reflect(j, n)]
+            padded[half + n - 1 + j] = x[Self.reflect(n - 1 + j, n)]
+        }
+        let inp = fftwf_alloc_real(nFFT)!, out = fftwf_alloc_complex(nBins)!
+        let power = UnsafeMutablePointer<Float>.allocate(capacity: nBins)
+        defer { fftwf_free(inp); fftwf_free(out); power.deallocate() }
+        inp.initialize(repeating: 0, count: nFFT)
+        let cplx = UnsafeMutableRawPointer(out).assumingMemoryBound(to: Float.self)
+        window.withUnsafeBufferPointer { wb in
+            let w = wb.baseAddress!
+            for t in 0..<min(frames(samples: n), frameLimit) {
+                let src = padded + t * hopLength + wOff, dst = inp + wOff
+                var j = 0
+                while j + 16 <= winLength {
+                    let a = UnsafeRawPointer(src + j).loadUnaligned(as: SIMD16<Float>.self)
+                    let b = UnsafeRawPointer(w + j).loadUnaligned(as: SIMD16<Float>.self)
+                    UnsafeMutableRawPointer(dst + j).storeBytes(of: a * b, as: SIMD16<Float>.self)
+                    j += 16
+                }
+                while j < winLength { dst[j] = src[j] * w[j]; j += 1 }
+                fftwf_execute_dft_r2c(plan.plan, inp, out)
+                var k = 0
+                while k + 8 <= nBins {
+                    let v = UnsafeRawPointer(cplx + 2 * k).loadUnaligned(as: SIMD16<Float>.self)
+                    let sq = v * v
+                    let p = sq.evenHalf + sq.oddHalf
+                    UnsafeMutableRawPointer(power + k).storeBytes(of: p, as: SIMD8<Float>.self)
+                    k += 8
+                }
+                while k < nBins { power[k] = cplx[2 * k] * cplx[2 * k] + cplx[2 * k + 1] * cplx[2 * k + 1]; k += 1 }
+                body(t, power)
+            }
+        }
+    }
+
+    /// The power spectrogram [frames, nBins], row-major (frame-major).
+    public func power(_ x: [Float]) -> [Float] {
+        var out = [Float](repeating: 0, count: frames(samples: x.count) * nBins)
+        out.withUnsafeMutableBufferPointer { ob in
+            x.withUnsafeBufferPointer { xb in
+                forEachPowerFrame(xb) { t, p in (ob.baseAddress! + t * nBins).update(from: p, count: nBins) }
+            }
+        }
+        return out
+    }
+
+    /// numpy "reflect" index for position i (may lie outside 0..<n) of an n-sample signal.
+    static func reflect(_ i: Int, _ n: Int) -> Int {
+        if n == 1 { return 0 }
+        let period = 2 * (n - 1)
+        var k = i % period
+        if k < 0 { k += period }
+        return k < n ? k : period - k
+    }
+}
+
+/// One FFTW r2c plan per FFT size, made once (FFTW planning is not thread-safe: a global lock
+/// guards it) and executed on new arrays, which is thread-safe.
+final class FFTPlan: @unchecked Sendable {
+    let plan: fftwf_plan
+    private init(_ plan: fftwf_plan) { self.plan = plan }
+
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var plans: [Int: FFTPlan] = [:]
+
+    static func shared(_ n: Int) -> FFTPlan {
+        lock.lock(); defer { lock.unlock() }
+        if let p = plans[n] { return p }
+        let inp = fftwf_alloc_real(n)!, out = fftwf_alloc_complex(n / 2 + 1)!
+        defer { fftwf_free(inp); fftwf_free(out) }
+        let p = FFTPlan(fftwf_plan_dft_r2c_1d(Int32(n), inp, out, FFTW_MEASURE)!)
+        plans[n] = p
+        return p
+    }
+}

@@ -1,0 +1,79 @@
+import AVAudio
+import AVTensor
+import ArgumentParser
+import Dispatch
+import Foundation
+
+/// Audio front-end throughput: seconds of audio turned into log-mel per second of wall time.
+struct BenchFrontend: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "frontend",
+        abstract: "Audio front-end throughput (decode + resample + log-mel) in × realtime, per thread.")
+
+    @Option(help: "Clip length in seconds.") var clipSeconds = 10.0
+    @Option(help: "Sample rate of the WAV file that is decoded.") var fileRate = 44100
+    @Option(help: "Seconds per measurement.") var seconds = 2.0
+    @Option(help: "Thread counts to measure (comma-separated); each thread processes its own clips.") var threads = "1,2"
+    @Option(help: "librosa's time per clip on this machine (ms), measured separately, for the ratio.")
+    var librosaMs = 4.0
+
+    func run() throws {
+        var config = FrontEndConfig.default16k
+        config.clipSamples = Int(clipSeconds * Double(config.sampleRate))
+        config.fold = false; config.imageHeight = config.nMels; config.imageWidth = config.stftFrames
+        let frontEnd = try FrontEnd(config)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("avtool-bench-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("clip.wav").path
+        var rng = Rng(seed: 1)
+        let n = Int(clipSeconds * Double(fileRate))
+        let wav: [Float] = (0..<n).map { 0.3 * sinf(2 * .pi * 440 * Float($0) / Float(fileRate)) + 0.05 * rng.normal() }
+        try AudioFile.write(path, samples: wav, sampleRate: fileRate, format: .wav16)
+        let clip16k = Resampler.resample(wav, from: fileRate, to: config.sampleRate)
+
+        print("clip \(clipSeconds) s, \(fileRate) Hz 16-bit WAV → \(config.sampleRate) Hz, n_fft \(config.nFFT), "
+              + "win \(config.winLength), hop \(config.hopLength), \(config.nMels) mels")
+        print("librosa reference: \(librosaMs) ms per clip = \(Int(clipSeconds * 1000 / librosaMs))× realtime (mel only, 1 thread)")
+        let stages: [(String, () -> Void)] = [
+            ("decode (libsndfile)", { _ = try! AudioFile.read(path) }),
+            ("resample \(fileRate / 1000) k→\(config.sampleRate / 1000) k", { _ = Resampler.resample(wav, from: fileRate, to: config.sampleRate) }),
+            ("decode+resample", { _ = try! AudioDecoder.load(path, sampleRate: config.sampleRate) }),
+            ("image from 16 kHz clip", { var r = Rng(seed: 0); _ = frontEnd.image(waveform: clip16k, training: false, rng: &r) }),
+            ("STFT power only", { clip16k.withUnsafeBufferPointer { frontEnd.logMel.stft.forEachPowerFrame($0) { _, _ in } } }),
+            ("log-mel only", { _ = frontEnd.logMel(clip16k) }),
+            ("decode+resample+log-mel", {
+                let y = try! AudioDecoder.load(path, sampleRate: config.sampleRate)
+                var r = Rng(seed: 0)
+                _ = frontEnd.image(waveform: y, training: false, rng: &r)
+            }),
+        ]
+        print("threads  stage                        ms/clip   × realtime/thread   vs librosa")
+        for t in threads.split(separator: ",").compactMap({ Int($0) }) {
+            for (name, body) in stages {
+                let perClip = measure(threads: t, body)
+                let rt = clipSeconds / perClip
+                let label = name.padding(toLength: 27, withPad: " ", startingAt: 0)
+                print(String(format: "%7d  ", t) + label + String(format: " %8.3f   %17.0f   %9.2f×", perClip * 1000, rt, librosaMs / 1000 / perClip))
+            }
+        }
+    }
+
+    /// Wall seconds per clip per thread, with `threads` threads each running `body` repeatedly.
+    func measure(threads: Int, _ body: () -> Void) -> Double {
+        body()
+        var total = 0
+        let sw = Stopwatch()
+        withoutActuallyEscaping(body) { b in
+            let box = UncheckedBox(b)
+            let counts = UnsafeMutableBufferPointer<Int>.allocate(capacity: threads)
+            counts.initialize(repeating: 0)
+            defer { counts.deallocate() }
+            let cbox = UncheckedBox(counts)
+            DispatchQueue.concurrentPerform(iterations: threads) { i in
+                repeat { box.value(); cbox.value[i] += 1 } while sw.seconds < seconds
+            }
+            total = counts.reduce(0, +)
+        }
+        return sw.seconds * Double(threads) / Double(total)
+    }
+}

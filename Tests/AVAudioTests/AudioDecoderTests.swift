@@ -1,0 +1,138 @@
+import Foundation
+import XCTest
+import AVAudio
+import TestSupport
+
+/// Every format libsndfile writes here, any channel count and rate, and bad files.
+final class AudioDecoderTests: XCTestCase {
+    let formats: [(AudioFile.Format, String, Float)] = [
+        (.wav16, "wav", 1.0 / 32768), (.wav24, "wav", 1.0 / 8_388_608), (.wav32, "wav", 1e-6),
+        (.wavFloat, "wav", 1e-7), (.flac16, "flac", 1.0 / 32768), (.flac24, "flac", 1.0 / 8_388_608),
+    ]
+
+    func tone(_ n: Int, rate: Int, hz: Float, amp: Float = 0.5) -> [Float] {
+        (0..<n).map { amp * sinf(2 * .pi * hz * Float($0) / Float(rate)) }
+    }
+
+    func interleave(_ chans: [[Float]]) -> [Float] {
+        var out = [Float]()
+        for i in 0..<chans[0].count { for c in chans { out.append(c[i]) } }
+        return out
+    }
+
+    /// Lossless formats, 1, 2 and 6 channels: the decoded mono mix equals the mean of the channels.
+    func testLosslessFormatsAndChannelCounts() throws {
+        let dir = TestSupport.tempDir()
+        for (format, ext, tol) in formats {
+            for channels in [1, 2, 6] {
+                let chans = (0..<channels).map { tone(4000, rate: 16000, hz: 300 + 200 * Float($0), amp: 0.8 / Float(channels)) }
+                let path = dir.appendingPathComponent("\(format)-\(channels).\(ext)").path
+                try AudioFile.write(path, samples: interleave(chans), sampleRate: 16000, channels: channels, format: format)
+                let y = try AudioDecoder.load(path, sampleRate: 16000)
+                XCTAssertEqual(y.count, 4000, "\(format) \(channels) ch")
+                var worst: Float = 0
+                for i in 0..<y.count {
+                    let mean = chans.reduce(0) { $0 + $1[i] } / Float(channels)
+                    worst = max(worst, abs(y[i] - mean))
+                }
+                XCTAssertLessThanOrEqual(worst, tol * 1.01 + 1e-7, "\(format) \(channels) ch: max error \(worst)")
+            }
+        }
+    }
+
+    /// Ogg/Vorbis is lossy: the decoded tone keeps its length and correlates with the original.
+    func testOggVorbis() throws {
+        let x = tone(16000, rate: 16000, hz: 440)
+        let path = TestSupport.tempDir().appendingPathComponent("t.ogg").path
+        try AudioFile.write(path, samples: interleave([x, x]), sampleRate: 16000, channels: 2, format: .oggVorbis)
+        let y = try AudioDecoder.load(path, sampleRate: 16000)
+        XCTAssertEqual(y.count, x.count)
+        var err = 0.0, pow = 0.0
+        for i in 0..<x.count { err += Double((y[i] - x[i]) * (y[i] - x[i])); pow += Double(x[i] * x[i]) }
+        XCTAssertGreaterThan(10 * log10(pow / err), 20, "SNR of Vorbis round trip")
+    }
+
+    /// Files at 8, 22.05, 44.1, 48 and 96 kHz come out at the requested rate with the tone intact.
+    func testAnyRateIsResampled() throws {
+        let dir = TestSupport.tempDir()
+        for rate in [8000, 22050, 44100, 48000, 96000] {
+            let x = tone(rate / 2, rate: rate, hz: 500)
+            let path = dir.appendingPathComponent("r\(rate).flac").path
+            try AudioFile.write(path, samples: x, sampleRate: rate, format: .flac24)
+            for target in [16000, 32000] {
+                let y = try AudioDecoder.load(path, sampleRate: target)
+                XCTAssertEqual(y.count, Resampler.outputCount(x.count, from: rate, to: target))
+                let ref = tone(y.count, rate: target, hz: 500)
+                for i in stride(from: target / 20, to: y.count - target / 20, by: 7) {
+                    XCTAssertEqual(y[i], ref[i], accuracy: 2e-3, "\(rate)→\(target) sample \(i)")
+                }
+            }
+        }
+    }
+
+    func assertFails(_ path: String, _ contains: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertThrowsError(try AudioDecoder.load(path, sampleRate: 16000), file: file, line: line) { e in
+            XCTAssertTrue(e is AudioError, "\(e)", file: file, line: line)
+            XCTAssertTrue("\(e)".contains(path), "error does not name the file: \(e)", file: file, line: line)
+            XCTAssertTrue("\(e)".contains(contains), "expected '\(contains)' in: \(e)", file: file, line: line)
+        }
+    }
+
+    func testBadFilesThrowNamingTheFile() throws {
+        let dir = TestSupport.tempDir()
+        func p(_ n: String) -> String { dir.appendingPathComponent(n).path }
+        assertFails(p("missing.wav"), "cannot decode")
+        try "hello, I am text".write(toFile: p("text.wav"), atomically: true, encoding: .utf8)
+        assertFails(p("text.wav"), "cannot decode")
+        _ = FileManager.default.createFile(atPath: p("zero-bytes.flac"), contents: Data())
+        assertFails(p("zero-bytes.flac"), "cannot decode")
+        try AudioFile.write(p("empty.wav"), samples: [], sampleRate: 16000, format: .wav16)
+        assertFails(p("empty.wav"), "empty")
+        var x = tone(48000, rate: 16000, hz: 440)
+        for (format, ext) in [(AudioFile.Format.wav16, "wav"), (.wav24, "wav"), (.flac16, "flac"), (.oggVorbis, "ogg")] {
+            let full = p("full-\(format).\(ext)"), cut = p("cut-\(format).\(ext)")
+            try AudioFile.write(full, samples: x, sampleRate: 16000, format: format)
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: full))
+            XCTAssertNoThrow(try AudioDecoder.load(full, sampleRate: 16000))
+            try bytes.prefix(bytes.count * 2 / 3).write(to: URL(fileURLWithPath: cut))
+            assertFails(cut, "truncated")
+        }
+        x[1234] = .nan
+        try AudioFile.write(p("nan.wav"), samples: x, sampleRate: 16000, format: .wavFloat)
+        assertFails(p("nan.wav"), "non-finite sample at frame 1234")
+    }
+
+    /// A streaming writer's WAV header with data size 0xFFFFFFFF ("unknown") is not "truncated".
+    func testUnknownDataSizeIsNotTruncation() throws {
+        let path = TestSupport.tempDir().appendingPathComponent("stream.wav").path
+        try AudioFile.write(path, samples: tone(1600, rate: 16000, hz: 440), sampleRate: 16000, format: .wav16)
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        let data = try XCTUnwrap((0..<(bytes.count - 4)).first { bytes[$0..<($0 + 4)].elementsEqual("data".utf8) })
+        for i in 0..<4 { bytes[data + 4 + i] = 0xFF }
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        XCTAssertEqual(try AudioDecoder.load(path, sampleRate: 16000).count, 1600)
+    }
+
+    /// A batch skips and reports bad files and keeps the good ones in order.
+    func testBatchSkipsAndReportsBadFiles() throws {
+        let dir = TestSupport.tempDir()
+        var paths = [String]()
+        for i in 0..<6 {
+            let path = dir.appendingPathComponent("f\(i).wav").path
+            if i % 3 == 1 {
+                try "junk \(i)".write(toFile: path, atomically: true, encoding: .utf8)
+            } else {
+                try AudioFile.write(path, samples: tone(1000 + i, rate: 8000, hz: 200), sampleRate: 8000, format: .wav16)
+            }
+            paths.append(path)
+        }
+        paths.append(dir.appendingPathComponent("nope.wav").path)
+        for threads in [1, 3] {
+            let batch = AudioDecoder.loadAll(paths, sampleRate: 16000, threads: threads)
+            XCTAssertEqual(batch.results.map(\.file), [paths[0], paths[2], paths[3], paths[5]])
+            XCTAssertEqual(batch.results.map(\.value.count), [2000, 2004, 2006, 2010])
+            XCTAssertEqual(batch.failures.map(\.file), [paths[1], paths[4], paths[6]])
+            for f in batch.failures { XCTAssertTrue("\(f.error)".contains(f.file)) }
+        }
+    }
+}
