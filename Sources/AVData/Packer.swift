@@ -49,17 +49,10 @@ public struct PackSummary: Sendable {
 /// temporary name and renamed when complete; a re-run keeps shards that already exist under their
 /// final name and match the layout, so an interrupted run resumes. The manifest is written last.
 public enum Packer {
-    /// Decodes with libsndfile and down-mixes to mono; the file's rate must equal `sampleRate`
-    /// (the AVAudio resampler replaces this once it is available).
-    public static let sameRateLoader: AudioLoader = { path, rate in
-        let a = try AudioFile.read(path)
-        guard a.sampleRate == rate else {
-            throw DataError(file: path, reason: "sample rate \(a.sampleRate) Hz, expected \(rate) Hz (no resampler linked)")
-        }
-        return a.mono()
-    }
+    /// AVAudio's decoder: libsndfile decode, mono mix, band-limited resampling to `sampleRate`.
+    public static let standardLoader: AudioLoader = { path, rate in try AudioDecoder.load(path, sampleRate: rate) }
 
-    public static func run(_ c: PackConfig, loader: AudioLoader = Packer.sameRateLoader,
+    public static func run(_ c: PackConfig, loader: AudioLoader = Packer.standardLoader,
                            progress: ((Int, Int) -> Void)? = nil) throws -> PackSummary {
         let started = Date()
         let table = try CSVTable(path: c.csv)

@@ -38,7 +38,7 @@ struct DataPack: ParsableCommand {
         c.clipSamples = Int((seconds * Double(sampleRate)).rounded()); c.classesFile = classes; c.audioRoot = audioRoot
         c.embeddingModel = embeddingModel; c.dtype = dtype; c.onBadClip = onBadClip; c.waveformGzip = gzip
         var bar: ProgressBar?
-        let s = try Packer.run(c, loader: AudioLoaders.standard) { done, total in
+        let s = try Packer.run(c) { done, total in
             if bar == nil { bar = ProgressBar(total: total, label: "pack") }
             bar?.set(done)
         }

@@ -1,5 +1,6 @@
 import XCTest
 import AVHDF5
+import AVAudio
 import AVData
 import AVTensor
 import TestSupport
@@ -255,6 +256,43 @@ final class LabelIndexScaleTests: XCTestCase {
             guard let j = index.weakPartner(of: i, rng: &r) else { XCTFail("no partner for \(i)"); continue }
             XCTAssertNotEqual(i, j)
             XCTAssertFalse(Set(index.labels(of: i)).isDisjoint(with: index.labels(of: j)))
+        }
+    }
+}
+
+/// The loader with the real front-end: images are exactly `FrontEnd.image` of the stored audio
+/// with the clip's seeded rng, `augmented` its SpecAugment view (training) or a copy (evaluation).
+final class LogMelLoaderTests: XCTestCase {
+    func testLogMelImagesMatchTheFrontEnd() throws {
+        let dir = TestSupport.tempDir()
+        let c = smallDemo()   // 0.5 s at 8 kHz
+        let out = try DemoDataset.make(in: dir.path, config: c)
+        let fe = FrontEndConfig(sampleRate: 8000, nFFT: 256, winLength: 200, hopLength: 80, nMels: 32, fmax: 4000,
+                                clipSamples: 3600, fold: false, imageHeight: 32, imageWidth: 40)
+        let featurizer = try LogMelFeaturizer(fe)
+        let frontEnd = try FrontEnd(fe)
+        var waves: [Int: [Float]] = [:]
+        let m = try Manifest.load(out.trainManifestPath)
+        var id = 0
+        for i in 0..<m.shards.count {
+            let s = try Shard(path: m.shardPath(i))
+            let w = try s.waveforms(start: 0, rows: s.count)
+            for r in 0..<s.count { waves[id] = w[(r * c.clipSamples)..<((r + 1) * c.clipSamples)].map { Float($0) / 32768 }; id += 1 }
+        }
+        for training in [true, false] {
+            let loader = try ShardedLoader(manifestPath: out.trainManifestPath, rank: 0, worldSize: 1, batchPerRank: 5, seed: 3,
+                                           featurizer: featurizer, options: LoaderOptions(training: training))
+            let b = try XCTUnwrap(try loader.epoch(2).next())
+            XCTAssertEqual(b.images.shape, [5, 32, 40])
+            let hw = 32 * 40
+            for j in 0..<5 {
+                var rng = Rng(seed: EpochPlan.mix(3, 2, UInt64(b.clipIDs[j]), 3))
+                let img = frontEnd.image(waveform: waves[b.clipIDs[j]]!, training: training, rng: &rng)
+                let aug = training ? frontEnd.specAugment(img, rng: &rng) : img
+                XCTAssertEqual(Array(b.images.buffer[(j * hw)..<((j + 1) * hw)]), img)
+                XCTAssertEqual(Array(b.augmented.buffer[(j * hw)..<((j + 1) * hw)]), aug)
+                if training { XCTAssertNotEqual(img, aug, "SpecAugment masked nothing") }
+            }
         }
     }
 }

@@ -137,6 +137,26 @@ final class PackTests: XCTestCase {
         XCTAssertEqual(s3, 0, o3)
     }
 
+    /// Packing at another rate resamples (8 kHz files → 16 kHz shards): length doubles, level is kept.
+    func testPackResamples() throws {
+        let dir = TestSupport.tempDir().path
+        let (waves, _, _) = try makeInputs(dir)
+        var c = config(dir)
+        c.sampleRate = 16000; c.clipSamples = 800
+        let s = try Packer.run(c)
+        XCTAssertEqual(s.clips, 7)
+        let sh = try Shard(path: dir + "/shards/train-00000.h5")
+        XCTAssertEqual(sh.layout.sampleRate, 16000)
+        let w = try sh.waveforms(start: 0, rows: 1)   // clip 0: 400 samples at 8 kHz → 800 at 16 kHz
+        func rms<S: Sequence>(_ x: S) -> Double where S.Element == Int16 {
+            let v = x.map { Double($0) }; return (v.reduce(0) { $0 + $1 * $1 } / Double(v.count)).squareRoot()
+        }
+        XCTAssertEqual(rms(w[40..<760]), rms(waves[0][20..<380]), accuracy: 0.08 * rms(waves[0]))
+        let w1 = try sh.waveforms(start: 1, rows: 1)   // clip 1: 250 samples → 500, then zero padding
+        XCTAssertGreaterThan(rms(w1[0..<480]), 1000)
+        XCTAssertLessThan(rms(w1[520..<800]), 50)
+    }
+
     func testPackBadInput() throws {
         let dir = TestSupport.tempDir().path
         _ = try makeInputs(dir)
@@ -150,9 +170,7 @@ final class PackTests: XCTestCase {
         c.onBadClip = .stop
         c.output = dir + "/shards-stop"
         XCTAssertThrowsError(try Packer.run(c)) { XCTAssertTrue("\($0)".contains("a4.wav"), "\($0)") }
-        // Wrong sample rate, row-count mismatch, unknown class: named.
-        c.onBadClip = .stop; c.output = dir + "/s3"; c.sampleRate = 16000; c.clipSamples = 800
-        XCTAssertThrowsError(try Packer.run(c)) { XCTAssertTrue("\($0)".contains("8000"), "\($0)") }
+        // Row-count mismatch, unknown class: named.
         c = config(dir)
         try writeNpy(dir + "/short.npy", shape: [5, 2, 6], values: TestSupport.randn(60, seed: 1), half: false)
         c.textEmbeddings = dir + "/short.npy"
