@@ -27,9 +27,13 @@ public struct DemoConfig: Sendable, Equatable {
     public var spread: Float = 0.8
     public var captionNoise: Float = 0.25
     public var frameNoise: Float = 0.25
+    /// Adds a class of words spoken by espeak-ng (`DemoSpeech`; needs espeak-ng installed).
+    public var speech = false
 
     public init() {}
     public var clipSamples: Int { Int((seconds * Double(sampleRate)).rounded()) }
+    /// Classes including the optional spoken-word class.
+    public var totalClasses: Int { classes + (speech ? 1 : 0) }
 }
 
 public enum DemoDataset {
@@ -68,11 +72,11 @@ public enum DemoDataset {
 
     static func prototypes(_ c: DemoConfig) -> Prototypes {
         var rng = Rng(seed: EpochPlan.mix(c.seed, 0xC1A5))
-        let text = (0..<c.classes).map { _ in randomUnit(c.dim, &rng) }
+        let text = (0..<c.totalClasses).map { _ in randomUnit(c.dim, &rng) }
         // The image-specific part r_c and the within-class direction v_c are orthogonal to every
         // class text prototype (when D > C), so neither moves a clip toward another class.
         var basis: [[Float]] = []
-        if c.dim > c.classes { for t in text { basis.append(orthogonal(t, to: basis)) } }
+        if c.dim > c.totalClasses { for t in text { basis.append(orthogonal(t, to: basis)) } }
         var p = Prototypes(text: text, image: [], direction: [])
         for t in text {
             let r = orthogonal(randomUnit(c.dim, &rng), to: basis)
@@ -83,14 +87,18 @@ public enum DemoDataset {
     }
 
     /// The class names (`DemoSounds.name`).
-    public static func classNames(_ c: DemoConfig) -> [String] { (0..<c.classes).map(DemoSounds.name) }
+    public static func classNames(_ c: DemoConfig) -> [String] {
+        (0..<c.classes).map(DemoSounds.name) + (c.speech ? [DemoSpeech.className] : [])
+    }
 
     /// One clip: (class, int16 waveform, K×D text, F×D image).
-    static func clip(_ i: Int, split: UInt64, _ c: DemoConfig, _ p: Prototypes) -> (Int, [Int16], [Float], [Float]) {
-        let cls = i % c.classes
+    static func clip(_ i: Int, split: UInt64, _ c: DemoConfig, _ p: Prototypes, vocabulary: [[[Float]]]?) -> (Int, [Int16], [Float], [Float]) {
+        let cls = i % c.totalClasses
         var rng = Rng(seed: EpochPlan.mix(c.seed, split, UInt64(i)))
         let u = rng.uniform(), gain = 0.3 + 0.6 * rng.uniform()
-        let wave = DemoSounds.synthesize(cls, u: u, gain: gain, samples: c.clipSamples, rate: c.sampleRate, rng: &rng)
+        let wave = cls == c.classes && c.speech
+            ? DemoSpeech.synthesize(vocabulary ?? [], u: u, gain: gain, samples: c.clipSamples, rng: &rng)
+            : DemoSounds.synthesize(cls, u: u, gain: gain, samples: c.clipSamples, rate: c.sampleRate, rng: &rng)
         let d = c.dim
         let noiseScale = 1 / Float(d).squareRoot()
         let clipOffset = (0..<d).map { _ in rng.normal() * 0.1 * noiseScale }
@@ -114,7 +122,8 @@ public enum DemoDataset {
         }
         let p = prototypes(c)
         let names = classNames(c)
-        let total = c.classes * (c.trainPerClass + c.evalPerClass)
+        let vocabulary = c.speech ? try DemoSpeech.vocabulary(rate: c.sampleRate) : nil
+        let total = c.totalClasses * (c.trainPerClass + c.evalPerClass)
         var done = 0
         var manifests: [(Manifest, String)] = []
         for (tag, split, perClass) in [(UInt64(1), "train", c.trainPerClass), (UInt64(2), "eval", c.evalPerClass)] {
@@ -123,14 +132,14 @@ public enum DemoDataset {
             let layout = ShardLayout(dataset: "demo", split: split, sampleRate: c.sampleRate, clipSamples: c.clipSamples,
                                      classNames: names, captionsPerClip: c.captions, framesPerClip: c.frames,
                                      embeddingDim: c.dim, embeddingModel: "synthetic-clip-like-d\(c.dim)", embeddingDType: c.dtype)
-            let n = c.classes * perClass
+            let n = c.totalClasses * perClass
             var entries: [Manifest.Entry] = []
             for (s, start) in stride(from: 0, to: n, by: c.shardSize).enumerated() {
                 let file = String(format: "\(split)-%05d.h5", s)
                 let rows = min(c.shardSize, n - start)
                 let w = try ShardWriter(path: sub + "/" + file, layout: layout, capacity: rows, nameLength: 24)
                 for i in start..<(start + rows) {
-                    let (cls, wave, text, image) = clip(i, split: tag, c, p)
+                    let (cls, wave, text, image) = clip(i, split: tag, c, p, vocabulary: vocabulary)
                     try w.append(name: String(format: "demo-\(split)-%06d.wav", i), waveform: wave, labels: [cls],
                                  text: text, image: image, sourceRow: i)
                     done += 1
@@ -147,7 +156,7 @@ public enum DemoDataset {
             "prompt": "This is a sound of {class}.",
             "embedding_model": "synthetic-clip-like-d\(c.dim)",
         ])
-        st.add("class_embedding", shape: [c.classes, c.dim], floats: p.text.flatMap { $0 })
+        st.add("class_embedding", shape: [c.totalClasses, c.dim], floats: p.text.flatMap { $0 })
         let ce = dir + "/class_embeddings.safetensors"
         try st.write(to: ce)
         return Output(train: manifests[0].0, eval: manifests[1].0, trainManifestPath: manifests[0].1,

@@ -68,12 +68,13 @@ struct DataSynth: ParsableCommand {
     @Option(help: "Clips per shard.") var shardSize = 256
     @Option(help: "Seed (same seed → byte-identical files).") var seed: UInt64 = 0
     @Option(help: "Embedding type.") var dtype: EmbeddingDType = .float16
+    @Flag(help: "Add a class of words spoken by espeak-ng (must be installed).") var speech = false
 
     func run() throws {
         var c = DemoConfig()
         c.classes = classes; c.trainPerClass = trainPerClass; c.evalPerClass = evalPerClass; c.seconds = seconds
         c.sampleRate = sampleRate; c.dim = dim; c.captions = captions; c.frames = frames; c.shardSize = shardSize
-        c.seed = seed; c.dtype = dtype
+        c.seed = seed; c.dtype = dtype; c.speech = speech
         let start = Date()
         var bar: ProgressBar?
         let o = try DemoDataset.make(in: out, config: c) { done, total in
@@ -81,7 +82,7 @@ struct DataSynth: ParsableCommand {
             bar?.set(done)
         }
         bar?.finish()
-        print("demo dataset (\(classes) classes, \(String(format: "%.1f", seconds)) s at \(sampleRate) Hz, D=\(dim), K=\(captions), F=\(frames), seed \(seed)) "
+        print("demo dataset (\(c.totalClasses) classes, \(String(format: "%.1f", seconds)) s at \(sampleRate) Hz, D=\(dim), K=\(captions), F=\(frames), seed \(seed)) "
               + "in \(String(format: "%.1f", Date().timeIntervalSince(start))) s")
         print("  train: \(o.train.clips) clips, \(o.train.shards.count) shards → \(o.trainManifestPath)")
         print("  eval:  \(o.eval.clips) clips, \(o.eval.shards.count) shards → \(o.evalManifestPath)")

@@ -49,6 +49,27 @@ final class VerifyAndDemoTests: XCTestCase {
         }
     }
 
+    /// The optional spoken-word class (espeak-ng): present, audible, reproducible.
+    func testDemoSpeechClass() throws {
+        try XCTSkipUnless(DemoSpeech.espeak != nil, "espeak-ng is not installed: the optional speech class is NOT tested")
+        var c = smallDemo(seed: 4)
+        c.speech = true; c.sampleRate = 16000; c.seconds = 1.5
+        let a = TestSupport.tempDir().path, b = TestSupport.tempDir().path
+        let oa = try DemoDataset.make(in: a, config: c)
+        _ = try DemoDataset.make(in: b, config: c)
+        XCTAssertEqual(oa.train.layout.classNames.last, "spoken_word")
+        XCTAssertEqual(oa.train.clips, 5 * 10)
+        let f = oa.train.shards[0].file
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: a + "/train/" + f)), try Data(contentsOf: URL(fileURLWithPath: b + "/train/" + f)))
+        let s = try Shard(path: oa.train.shardPath(0))
+        let labels = try s.labels()
+        let row = try XCTUnwrap(labels.firstIndex(of: 4))
+        let w = try s.waveforms(start: row, rows: 1)
+        let loud = w.filter { abs(Int($0)) > 1600 }.count
+        XCTAssertGreaterThan(loud, c.clipSamples / 50, "spoken words are audible")
+        XCTAssertTrue(try ShardVerifier().verify(manifestPath: oa.trainManifestPath).ok)
+    }
+
     func testVerifyFindsEachKindOfProblem() throws {
         let dir = TestSupport.tempDir().path
         let out = try DemoDataset.make(in: dir, config: smallDemo())
