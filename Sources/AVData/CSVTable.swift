@@ -3,9 +3,11 @@ import Foundation
 /// A CSV file with a header row (RFC 4180: quoted fields may hold commas, quotes as "", newlines).
 public struct CSVTable: Sendable {
     public let path: String
+    /// Column names and the data rows (every row has as many fields as the header).
     public let header: [String]
     public let rows: [[String]]
 
+    /// Reads and parses `path`; errors name the file and the offending row.
     public init(path: String) throws {
         self.path = path
         guard let data = FileManager.default.contents(atPath: path) else { throw DataError(file: path, reason: "cannot read CSV") }

@@ -1,5 +1,6 @@
 /// A data problem, naming the file, the dataset (or key) and the clip index where known.
 public struct DataError: Error, CustomStringConvertible, Equatable, Sendable {
+    /// The file; the dataset, key or column (nil: the file as a whole); the clip (row) index; why.
     public let file: String
     public let dataset: String?
     public let index: Int?

@@ -12,6 +12,8 @@ import AVSafetensors
 /// offset; caption k is normalise(t_c + o + noise_k) and frame f is normalise(i_c + o + noise_f).
 /// The class embedding ("This is a sound of {class}.") is t_c.
 public struct DemoConfig: Sendable, Equatable {
+    /// Sizes: synthesised classes, clips per class per split, clip length and rate, embedding width
+    /// D, captions K and frames F per clip, clips per shard; the seed; the stored embedding type.
     public var classes = 8
     public var trainPerClass = 64
     public var evalPerClass = 16
@@ -36,9 +38,11 @@ public struct DemoConfig: Sendable, Equatable {
     public var totalClasses: Int { classes + (speech ? 1 : 0) }
 }
 
+/// Writes the demo dataset described by a `DemoConfig` (see there for the embedding structure).
 public enum DemoDataset {
     /// Files written by `make`.
     public struct Output: Sendable {
+        /// The manifests of the two splits, where they were written, and the class-embedding file.
         public var train: Manifest
         public var eval: Manifest
         public var trainManifestPath: String

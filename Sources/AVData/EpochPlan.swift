@@ -6,6 +6,7 @@ import AVTensor
 /// into whole batches (a rank's last partial batch is dropped too, so every rank steps the same
 /// number of times).
 public struct EpochPlan: Sendable {
+    /// Total clips, this rank, the number of ranks and the batch size per rank.
     public let clips: Int, rank: Int, worldSize: Int, batchSize: Int
 
     public init(clips: Int, rank: Int, worldSize: Int, batchSize: Int) {
