@@ -115,6 +115,15 @@ final class VerifyAndDemoTests: XCTestCase {
         let (s3, o3) = try TestSupport.run(avtool, ["data", "inspect", dir + "/train/manifest.json"])
         XCTAssertEqual(s3, 0, o3)
         XCTAssertTrue(o3.contains("12 clips in 1 shards") && o3.contains("rising_chirp") && o3.contains("float16 [12, 4, 8]"), o3)
+        do {   // a silent clip is a warning: exit 0, but 1 with --strict
+            let f = try H5File(openAt: dir + "/eval/eval-00000.h5", writable: true)
+            try f.dataset(ShardSchema.waveform).write([Int16](repeating: 0, count: 4000), start: 0)
+        }
+        let (w1, ow1) = try TestSupport.run(avtool, ["data", "verify", dir + "/eval/manifest.json"])
+        XCTAssertEqual(w1, 0, ow1)
+        XCTAssertTrue(ow1.contains("warning: ") && ow1.contains("clip 0: silent audio"), ow1)
+        let (w2, ow2) = try TestSupport.run(avtool, ["data", "verify", "--strict", dir + "/eval/manifest.json"])
+        XCTAssertEqual(w2, 1, ow2)
         do {
             let f = try H5File(openAt: dir + "/eval/eval-00000.h5", writable: true)
             try f.dataset(ShardSchema.textEmbedding).write([Float](repeating: .nan, count: 4 * 8), start: 1)
