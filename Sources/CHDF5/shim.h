@@ -20,8 +20,6 @@ static inline hid_t avh5_ieee_f16le(void) {
     return t;
 }
 static inline hid_t avh5_c_s1(void) { return H5T_C_S1; }
-static inline hid_t avh5_std_i8le(void) { return H5T_STD_I8LE; }
-static inline hid_t avh5_native_int8(void) { return H5T_NATIVE_INT8; }
 static inline hid_t avh5_native_llong(void) { return H5T_NATIVE_LLONG; }
 /// numpy bool as h5py stores it: an enum over int8 with members FALSE = 0 and TRUE = 1.
 static inline hid_t avh5_bool_enum(void) {
@@ -51,8 +49,6 @@ static inline unsigned avh5_f_acc_trunc(void) { return H5F_ACC_TRUNC; }
 static inline unsigned avh5_f_acc_excl(void) { return H5F_ACC_EXCL; }
 static inline H5S_seloper_t avh5_select_set(void) { return H5S_SELECT_SET; }
 static inline hsize_t avh5_unlimited(void) { return H5S_UNLIMITED; }
-static inline hid_t avh5_p_group_create(void) { return H5P_GROUP_CREATE; }
-static inline hid_t avh5_p_file_create(void) { return H5P_FILE_CREATE; }
 /// Silence HDF5's automatic error-stack printing; errors are turned into Swift errors instead.
 static inline void avh5_silence_errors(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
 static inline int avh5_version(unsigned *maj, unsigned *min, unsigned *rel) { return H5get_libversion(maj, min, rel); }
