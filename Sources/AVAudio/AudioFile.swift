@@ -66,6 +66,9 @@ public enum AudioFile {
         if known && frames < info.frames {
             throw AudioError(file: path, reason: "truncated: decoded \(frames) of \(info.frames) frames")
         }
+        // A stream of unknown length (e.g. Ogg/Opus without its last granule) shows truncation only
+        // once it has been read to the end.
+        if !known, let note = truncationNote(logInfo(f)) { throw AudioError(file: path, reason: "truncated: \(note)") }
         if let bad = samples.firstIndex(where: { !$0.isFinite }) {
             throw AudioError(file: path, reason: "non-finite sample at frame \(bad / channels)")
         }
@@ -97,7 +100,7 @@ public enum AudioFile {
 
     /// Container/encoding pairs for `write`.
     public enum Format: Sendable {
-        case wav16, wav24, wav32, wavFloat, flac16, flac24, oggVorbis
+        case wav16, wav24, wav32, wavFloat, flac16, flac24, oggVorbis, oggOpus, mp3, aiff16
 
         var sf: Int32 {
             switch self {
@@ -108,6 +111,9 @@ public enum AudioFile {
             case .flac16: return Int32(SF_FORMAT_FLAC | SF_FORMAT_PCM_16)
             case .flac24: return Int32(SF_FORMAT_FLAC | SF_FORMAT_PCM_24)
             case .oggVorbis: return Int32(SF_FORMAT_OGG | SF_FORMAT_VORBIS)
+            case .oggOpus: return Int32(SF_FORMAT_OGG | SF_FORMAT_OPUS)
+            case .mp3: return Int32(SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III)
+            case .aiff16: return Int32(SF_FORMAT_AIFF | SF_FORMAT_PCM_16)
             }
         }
     }

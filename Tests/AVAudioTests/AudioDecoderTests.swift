@@ -8,6 +8,7 @@ final class AudioDecoderTests: XCTestCase {
     let formats: [(AudioFile.Format, String, Float)] = [
         (.wav16, "wav", 1.0 / 32768), (.wav24, "wav", 1.0 / 8_388_608), (.wav32, "wav", 1e-6),
         (.wavFloat, "wav", 1e-7), (.flac16, "flac", 1.0 / 32768), (.flac24, "flac", 1.0 / 8_388_608),
+        (.aiff16, "aiff", 1.0 / 32768),
     ]
 
     func tone(_ n: Int, rate: Int, hz: Float, amp: Float = 0.5) -> [Float] {
@@ -40,16 +41,29 @@ final class AudioDecoderTests: XCTestCase {
         }
     }
 
-    /// Ogg/Vorbis is lossy: the decoded tone keeps its length and correlates with the original.
-    func testOggVorbis() throws {
-        let x = tone(16000, rate: 16000, hz: 440)
-        let path = TestSupport.tempDir().appendingPathComponent("t.ogg").path
-        try AudioFile.write(path, samples: interleave([x, x]), sampleRate: 16000, channels: 2, format: .oggVorbis)
-        let y = try AudioDecoder.load(path, sampleRate: 16000)
-        XCTAssertEqual(y.count, x.count)
-        var err = 0.0, pow = 0.0
-        for i in 0..<x.count { err += Double((y[i] - x[i]) * (y[i] - x[i])); pow += Double(x[i] * x[i]) }
-        XCTAssertGreaterThan(10 * log10(pow / err), 20, "SNR of Vorbis round trip")
+    /// Lossy formats (Ogg/Vorbis, Ogg/Opus, MP3), stereo: the decoded mono tone keeps its frequency
+    /// and level (fit at the exact frequency: level within 1 dB, residual ≥ 20 dB down).
+    func testLossyFormatsKeepTheTone() throws {
+        let dir = TestSupport.tempDir()
+        for (format, ext, rate) in [(AudioFile.Format.oggVorbis, "ogg", 16000), (.oggOpus, "opus", 48000), (.mp3, "mp3", 16000)] {
+            let x = tone(rate, rate: rate, hz: 440)
+            let path = dir.appendingPathComponent("t.\(ext)").path
+            try AudioFile.write(path, samples: interleave([x, x]), sampleRate: rate, channels: 2, format: format)
+            let y = try AudioDecoder.load(path, sampleRate: 16000)
+            XCTAssertEqual(Double(y.count), 16000, accuracy: 1200, "\(format): \(y.count) samples")
+            let lo = 3200, hi = min(y.count, 12800)
+            var cc = 0.0, ss = 0.0, cs = 0.0, yc = 0.0, ys = 0.0, yy = 0.0
+            for n in lo..<hi {
+                let w = 2 * Double.pi * 440 * Double(n) / 16000, c = cos(w), s = sin(w), v = Double(y[n])
+                cc += c * c; ss += s * s; cs += c * s; yc += v * c; ys += v * s; yy += v * v
+            }
+            let det = cc * ss - cs * cs
+            let a = (yc * ss - ys * cs) / det, b = (ys * cc - yc * cs) / det
+            let fitted = a * yc + b * ys                        // energy explained by the tone
+            let amp = (a * a + b * b).squareRoot()
+            XCTAssertEqual(20 * log10(amp / 0.5), 0, accuracy: 1, "\(format) level")
+            XCTAssertGreaterThan(10 * log10(fitted / max(yy - fitted, 1e-12)), 20, "\(format) tone-to-residual")
+        }
     }
 
     /// Files at 8, 22.05, 44.1, 48 and 96 kHz come out at the requested rate with the tone intact.
@@ -89,7 +103,8 @@ final class AudioDecoderTests: XCTestCase {
         try AudioFile.write(p("empty.wav"), samples: [], sampleRate: 16000, format: .wav16)
         assertFails(p("empty.wav"), "empty")
         var x = tone(48000, rate: 16000, hz: 440)
-        for (format, ext) in [(AudioFile.Format.wav16, "wav"), (.wav24, "wav"), (.flac16, "flac"), (.oggVorbis, "ogg")] {
+        for (format, ext) in [(AudioFile.Format.wav16, "wav"), (.wav24, "wav"), (.flac16, "flac"), (.oggVorbis, "ogg"),
+                              (.aiff16, "aiff"), (.mp3, "mp3"), (.oggOpus, "opus")] {
             let full = p("full-\(format).\(ext)"), cut = p("cut-\(format).\(ext)")
             try AudioFile.write(full, samples: x, sampleRate: 16000, format: format)
             let bytes = try Data(contentsOf: URL(fileURLWithPath: full))
