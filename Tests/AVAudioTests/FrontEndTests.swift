@@ -58,6 +58,9 @@ final class FrontEndTests: XCTestCase {
         XCTAssertEqual(c, expected)
         let round = try JSONDecoder().decode(FrontEndConfig.self, from: JSONEncoder().encode(c))
         XCTAssertEqual(round, c)
+        XCTAssertThrowsError(try JSONDecoder().decode(FrontEndConfig.self, from: Data(#"{"nMel": 128}"#.utf8))) {
+            XCTAssertEqual(($0 as? FrontEndConfigError)?.key, "nMel")
+        }
     }
 
     func testFixedLengthCropAndPad() {
