@@ -32,8 +32,7 @@ public struct DecodedAudio: Sendable {
 /// Reading and writing sound files through libsndfile (WAV, FLAC, OGG/Vorbis, AIFF, …).
 public enum AudioFile {
     /// Decodes every frame of `path`. Throws for missing, unreadable, empty, truncated or
-    /// non-finite audio. Frames are read in blocks until the decoder stops, so a header with an
-    /// unknown or wrong frame count cannot cause a huge allocation.
+    /// non-finite audio. A stream of unknown length is read in blocks until the decoder stops.
     public static func read(_ path: String) throws -> DecodedAudio {
         var info = SF_INFO()
         guard let f = sf_open(path, Int32(SFM_READ), &info) else {
@@ -47,17 +46,30 @@ public enum AudioFile {
         // (later reads may append harmless end-of-file notes).
         if let note = truncationNote(logInfo(f)) { throw AudioError(file: path, reason: "truncated: \(note)") }
         let known = info.frames < Int64.max / 2           // libsndfile reports SF_COUNT_MAX when unknown
-        let block = 65536
-        var samples = [Float]()
-        if known { samples.reserveCapacity(Int(min(info.frames, 1 << 28)) * channels) }
-        var buffer = [Float](repeating: 0, count: block * channels)
+        var samples: [Float]
         var frames = 0
-        while !known || frames < info.frames {
-            let want = known ? min(block, Int(info.frames) - frames) : block
-            let got = buffer.withUnsafeMutableBufferPointer { sf_readf_float(f, $0.baseAddress!, sf_count_t(want)) }
-            if got <= 0 { break }
-            samples += buffer[0..<(Int(got) * channels)]
-            frames += Int(got)
+        if known {
+            // Decode straight into the result; stop early if the decoder runs dry.
+            let want = Int(info.frames)
+            samples = [Float](repeating: 0, count: want * channels)
+            samples.withUnsafeMutableBufferPointer { sb in
+                while frames < want {
+                    let got = sf_readf_float(f, sb.baseAddress! + frames * channels, sf_count_t(want - frames))
+                    if got <= 0 { break }
+                    frames += Int(got)
+                }
+            }
+            if frames < want { samples.removeLast((want - frames) * channels) }
+        } else {
+            let block = 65536
+            samples = []
+            var buffer = [Float](repeating: 0, count: block * channels)
+            while true {
+                let got = buffer.withUnsafeMutableBufferPointer { sf_readf_float(f, $0.baseAddress!, sf_count_t(block)) }
+                if got <= 0 { break }
+                samples += buffer[0..<(Int(got) * channels)]
+                frames += Int(got)
+            }
         }
         if sf_error(f) != 0 {
             throw AudioError(file: path, reason: "decoding failed after \(frames) frames: \(String(cString: sf_strerror(f)))")

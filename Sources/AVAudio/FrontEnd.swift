@@ -30,15 +30,19 @@ public final class FrontEnd: @unchecked Sendable {
     /// missing ones are filled with `silence`.
     public func spectrogram(waveform: [Float], training: Bool, rng: inout Rng) -> [Float] {
         let c = config
-        let clip = FixedLength.apply(waveform, length: c.clipSamples, pad: FixedLength.Pad(rawValue: c.pad)!,
-                                     training: training, rng: &rng)
         let frames = c.imageFrames, nMels = c.nMels
         let inv = 1 / c.normStd, mean = c.normMean
         var out = [Float](repeating: silence, count: nMels * frames)
-        out.withUnsafeMutableBufferPointer { ob in
-            clip.withUnsafeBufferPointer {
-                logMel.compute($0, into: ob.baseAddress!, rowStride: frames, frameLimit: frames, scale: inv, shift: -mean * inv)
+        func compute(_ x: UnsafeBufferPointer<Float>) {
+            out.withUnsafeMutableBufferPointer { ob in
+                logMel.compute(x, into: ob.baseAddress!, rowStride: frames, frameLimit: frames, scale: inv, shift: -mean * inv)
             }
+        }
+        if waveform.count >= c.clipSamples {           // crop in place
+            let start = FixedLength.cropStart(count: waveform.count, length: c.clipSamples, training: training, rng: &rng)
+            waveform.withUnsafeBufferPointer { compute(UnsafeBufferPointer(rebasing: $0[start..<(start + c.clipSamples)])) }
+        } else {
+            FixedLength.apply(waveform, length: c.clipSamples, pad: FixedLength.Pad(rawValue: c.pad)!).withUnsafeBufferPointer(compute)
         }
         return out
     }

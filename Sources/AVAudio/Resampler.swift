@@ -66,27 +66,33 @@ final class PolyphaseFilter: @unchecked Sendable {
 
     func apply(_ x: [Float]) -> [Float] {
         let n = x.count, outN = Resampler.outputCount(n, from: down, to: up)
-        // Input with `half` zeros before and enough after for the padded taps of the last output.
-        let padded = [Float](repeating: 0, count: half) + x + [Float](repeating: 0, count: taps)
         var y = [Float](repeating: 0, count: outN)
-        padded.withUnsafeBufferPointer { pb in
+        let edge = UnsafeMutablePointer<Float>.allocate(capacity: taps)
+        defer { edge.deallocate() }
+        x.withUnsafeBufferPointer { xb in
             table.withUnsafeBufferPointer { tb in
                 y.withUnsafeMutableBufferPointer { yb in
-                    let xp = pb.baseAddress!, h = tb.baseAddress!, vecs = taps / 16
+                    let h = tb.baseAddress!, vecs = taps / 16
                     // Output o sits at input position (o·down)/up = i + phase/up; stepped without division.
                     let step = down / up, stepPhase = down % up
                     var i = 0, phase = 0
                     for o in 0..<outN {
-                        // Taps k = 0..<2·half cover input samples i−half+1 … i+half, i.e. padded[i+1+k].
-                        let s = xp + i + 1, f = h + phase * taps
+                        // Taps k = 0..<taps weigh input samples i−half+1+k (zero outside the signal).
+                        let first = i - half + 1
+                        var s = xb.baseAddress! + max(0, first)
+                        if first < 0 || first + taps > n {
+                            for k in 0..<taps { let j = first + k; edge[k] = j >= 0 && j < n ? xb[j] : 0 }
+                            s = UnsafePointer(edge)
+                        }
+                        let f = h + phase * taps
                         var acc = SIMD16<Float>()
                         for v in 0..<vecs {
                             acc += UnsafeRawPointer(s + 16 * v).loadUnaligned(as: SIMD16<Float>.self)
                                 * UnsafeRawPointer(f + 16 * v).loadUnaligned(as: SIMD16<Float>.self)
                         }
+                        yb[o] = acc.sum()
                         i += step; phase += stepPhase
                         if phase >= up { phase -= up; i += 1 }
-                        yb[o] = acc.sum()
                     }
                 }
             }
