@@ -32,7 +32,7 @@ public struct DecodedAudio: Sendable {
 /// Reading and writing sound files through libsndfile (WAV, FLAC, OGG/Vorbis, AIFF, …).
 public enum AudioFile {
     /// Decodes every frame of `path`. Throws for missing, unreadable, empty, truncated or
-    /// non-finite audio. A stream of unknown length is read in blocks until the decoder stops.
+    /// non-finite audio. Memory grows with the frames actually decoded, not with the header's claim.
     public static func read(_ path: String) throws -> DecodedAudio {
         var info = SF_INFO()
         guard let f = sf_open(path, Int32(SFM_READ), &info) else {
@@ -46,31 +46,23 @@ public enum AudioFile {
         // (later reads may append harmless end-of-file notes).
         if let note = truncationNote(logInfo(f)) { throw AudioError(file: path, reason: "truncated: \(note)") }
         let known = info.frames < Int64.max / 2           // libsndfile reports SF_COUNT_MAX when unknown
-        var samples: [Float]
+        // Decode straight into the result, which grows (doubling) only as frames actually arrive,
+        // so a header that claims an absurd length cannot trigger a huge allocation.
+        let want = known ? Int(info.frames) : Int.max
+        var samples = [Float](repeating: 0, count: min(want, 1 << 20) * channels)
         var frames = 0
-        if known {
-            // Decode straight into the result; stop early if the decoder runs dry.
-            let want = Int(info.frames)
-            samples = [Float](repeating: 0, count: want * channels)
-            samples.withUnsafeMutableBufferPointer { sb in
-                while frames < want {
-                    let got = sf_readf_float(f, sb.baseAddress! + frames * channels, sf_count_t(want - frames))
-                    if got <= 0 { break }
-                    frames += Int(got)
-                }
+        while frames < want {
+            if frames * channels == samples.count {
+                samples += repeatElement(0, count: min(frames, want - frames) * channels)
             }
-            if frames < want { samples.removeLast((want - frames) * channels) }
-        } else {
-            let block = 65536
-            samples = []
-            var buffer = [Float](repeating: 0, count: block * channels)
-            while true {
-                let got = buffer.withUnsafeMutableBufferPointer { sf_readf_float(f, $0.baseAddress!, sf_count_t(block)) }
-                if got <= 0 { break }
-                samples += buffer[0..<(Int(got) * channels)]
-                frames += Int(got)
+            let room = samples.count / channels - frames
+            let got = samples.withUnsafeMutableBufferPointer {
+                sf_readf_float(f, $0.baseAddress! + frames * channels, sf_count_t(room))
             }
+            if got <= 0 { break }
+            frames += Int(got)
         }
+        samples.removeLast(samples.count - frames * channels)
         if sf_error(f) != 0 {
             throw AudioError(file: path, reason: "decoding failed after \(frames) frames: \(String(cString: sf_strerror(f)))")
         }

@@ -112,9 +112,29 @@ final class AudioDecoderTests: XCTestCase {
             try bytes.prefix(bytes.count * 2 / 3).write(to: URL(fileURLWithPath: cut))
             assertFails(cut, "truncated")
         }
+        // A FLAC header claiming 2^36 − 1 frames: an error after decoding what is there, no huge allocation.
+        try AudioFile.write(p("liar.flac"), samples: x, sampleRate: 16000, format: .flac16)
+        var liar = [UInt8](try Data(contentsOf: URL(fileURLWithPath: p("liar.flac"))))
+        XCTAssertEqual(Array(liar[0..<4]), Array("fLaC".utf8))
+        liar[21] |= 0x0F; for i in 22...25 { liar[i] = 0xFF }     // STREAMINFO total samples (36 bits)
+        try Data(liar).write(to: URL(fileURLWithPath: p("liar.flac")))
+        assertFails(p("liar.flac"), "truncated: decoded 48000 of 68719476735 frames")
         x[1234] = .nan
         try AudioFile.write(p("nan.wav"), samples: x, sampleRate: 16000, format: .wavFloat)
         assertFails(p("nan.wav"), "non-finite sample at frame 1234")
+    }
+
+    /// Files longer than the first read block (2^20 frames) decode completely, stereo included.
+    func testLongFileDecodesCompletely() throws {
+        let n = 2_500_001
+        let l = (0..<n).map { Float($0 % 1000) / 2000 }, r = (0..<n).map { -Float($0 % 777) / 2000 }
+        let path = TestSupport.tempDir().appendingPathComponent("long.wav").path
+        try AudioFile.write(path, samples: interleave([l, r]), sampleRate: 16000, channels: 2, format: .wavFloat)
+        let d = try AudioFile.read(path)
+        XCTAssertEqual(d.frames, n)
+        for i in stride(from: 0, to: n, by: 99_991) + [n - 1] {
+            XCTAssertEqual(d.samples[2 * i], l[i]); XCTAssertEqual(d.samples[2 * i + 1], r[i])
+        }
     }
 
     /// A streaming writer's WAV header with data size 0xFFFFFFFF ("unknown") is not "truncated".
