@@ -90,7 +90,8 @@ final class PolyphaseFilter: @unchecked Sendable {
                             acc += UnsafeRawPointer(s + 16 * v).loadUnaligned(as: SIMD16<Float>.self)
                                 * UnsafeRawPointer(f + 16 * v).loadUnaligned(as: SIMD16<Float>.self)
                         }
-                        yb[o] = acc.sum()
+                        let a8 = acc.lowHalf + acc.highHalf, a4 = a8.lowHalf + a8.highHalf
+                        yb[o] = (a4[0] + a4[2]) + (a4[1] + a4[3])
                         i += step; phase += stepPhase
                         if phase >= up { phase -= up; i += 1 }
                     }
