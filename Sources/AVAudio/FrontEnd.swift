@@ -63,3 +63,22 @@ public final class FrontEnd: @unchecked Sendable {
         return c.fold ? Fold.fold(s, nMels: c.nMels, width: c.imageWidth, chunks: chunks) : s
     }
 }
+
+extension FrontEnd {
+    /// Mean and standard deviation of the un-normalised log-mel (dB) over the image frames of the
+    /// centred crops of `waveforms`: the values to put in `normMean` / `normStd`.
+    public func logMelStatistics(_ waveforms: [[Float]]) -> (mean: Float, std: Float) {
+        let scale = Double(config.normStd), shift = Double(config.normMean)
+        var sum = 0.0, sumSq = 0.0, n = 0
+        var rng = Rng(seed: 0)                            // evaluation crops draw nothing
+        for w in waveforms {
+            for v in spectrogram(waveform: w, training: false, rng: &rng) {
+                let db = Double(v) * scale + shift        // undo the configured normalisation
+                sum += db; sumSq += db * db; n += 1
+            }
+        }
+        guard n > 0 else { return (0, 1) }
+        let mean = sum / Double(n)
+        return (Float(mean), Float(max(sumSq / Double(n) - mean * mean, 0).squareRoot()))
+    }
+}
