@@ -32,8 +32,7 @@ public struct DecodedAudio: Sendable {
 /// Reading and writing sound files through libsndfile (WAV, FLAC, OGG/Vorbis, AIFF, …).
 public enum AudioFile {
     /// Decodes every frame of `path`. Throws for missing, unreadable, empty, truncated or
-    /// non-finite audio. Frames are read in blocks until the decoder stops, so a header with an
-    /// unknown or wrong frame count cannot cause a huge allocation.
+    /// non-finite audio. Memory grows with the frames actually decoded, not with the header's claim.
     public static func read(_ path: String) throws -> DecodedAudio {
         var info = SF_INFO()
         guard let f = sf_open(path, Int32(SFM_READ), &info) else {
@@ -47,18 +46,23 @@ public enum AudioFile {
         // (later reads may append harmless end-of-file notes).
         if let note = truncationNote(logInfo(f)) { throw AudioError(file: path, reason: "truncated: \(note)") }
         let known = info.frames < Int64.max / 2           // libsndfile reports SF_COUNT_MAX when unknown
-        let block = 65536
-        var samples = [Float]()
-        if known { samples.reserveCapacity(Int(min(info.frames, 1 << 28)) * channels) }
-        var buffer = [Float](repeating: 0, count: block * channels)
+        // Decode straight into the result, which grows (doubling) only as frames actually arrive,
+        // so a header that claims an absurd length cannot trigger a huge allocation.
+        let want = known ? Int(info.frames) : Int.max
+        var samples = [Float](repeating: 0, count: min(want, 1 << 20) * channels)
         var frames = 0
-        while !known || frames < info.frames {
-            let want = known ? min(block, Int(info.frames) - frames) : block
-            let got = buffer.withUnsafeMutableBufferPointer { sf_readf_float(f, $0.baseAddress!, sf_count_t(want)) }
+        while frames < want {
+            if frames * channels == samples.count {
+                samples += repeatElement(0, count: min(frames, want - frames) * channels)
+            }
+            let room = samples.count / channels - frames
+            let got = samples.withUnsafeMutableBufferPointer {
+                sf_readf_float(f, $0.baseAddress! + frames * channels, sf_count_t(room))
+            }
             if got <= 0 { break }
-            samples += buffer[0..<(Int(got) * channels)]
             frames += Int(got)
         }
+        samples.removeLast(samples.count - frames * channels)
         if sf_error(f) != 0 {
             throw AudioError(file: path, reason: "decoding failed after \(frames) frames: \(String(cString: sf_strerror(f)))")
         }
@@ -66,6 +70,9 @@ public enum AudioFile {
         if known && frames < info.frames {
             throw AudioError(file: path, reason: "truncated: decoded \(frames) of \(info.frames) frames")
         }
+        // A stream of unknown length (e.g. Ogg/Opus without its last granule) shows truncation only
+        // once it has been read to the end.
+        if !known, let note = truncationNote(logInfo(f)) { throw AudioError(file: path, reason: "truncated: \(note)") }
         if let bad = samples.firstIndex(where: { !$0.isFinite }) {
             throw AudioError(file: path, reason: "non-finite sample at frame \(bad / channels)")
         }
@@ -97,7 +104,7 @@ public enum AudioFile {
 
     /// Container/encoding pairs for `write`.
     public enum Format: Sendable {
-        case wav16, wav24, wav32, wavFloat, flac16, flac24, oggVorbis
+        case wav16, wav24, wav32, wavFloat, flac16, flac24, oggVorbis, oggOpus, mp3, aiff16
 
         var sf: Int32 {
             switch self {
@@ -108,6 +115,9 @@ public enum AudioFile {
             case .flac16: return Int32(SF_FORMAT_FLAC | SF_FORMAT_PCM_16)
             case .flac24: return Int32(SF_FORMAT_FLAC | SF_FORMAT_PCM_24)
             case .oggVorbis: return Int32(SF_FORMAT_OGG | SF_FORMAT_VORBIS)
+            case .oggOpus: return Int32(SF_FORMAT_OGG | SF_FORMAT_OPUS)
+            case .mp3: return Int32(SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III)
+            case .aiff16: return Int32(SF_FORMAT_AIFF | SF_FORMAT_PCM_16)
             }
         }
     }

@@ -30,15 +30,19 @@ public final class FrontEnd: @unchecked Sendable {
     /// missing ones are filled with `silence`.
     public func spectrogram(waveform: [Float], training: Bool, rng: inout Rng) -> [Float] {
         let c = config
-        let clip = FixedLength.apply(waveform, length: c.clipSamples, pad: FixedLength.Pad(rawValue: c.pad)!,
-                                     training: training, rng: &rng)
         let frames = c.imageFrames, nMels = c.nMels
         let inv = 1 / c.normStd, mean = c.normMean
         var out = [Float](repeating: silence, count: nMels * frames)
-        out.withUnsafeMutableBufferPointer { ob in
-            clip.withUnsafeBufferPointer {
-                logMel.compute($0, into: ob.baseAddress!, rowStride: frames, frameLimit: frames, scale: inv, shift: -mean * inv)
+        func compute(_ x: UnsafeBufferPointer<Float>) {
+            out.withUnsafeMutableBufferPointer { ob in
+                logMel.compute(x, into: ob.baseAddress!, rowStride: frames, frameLimit: frames, scale: inv, shift: -mean * inv)
             }
+        }
+        if waveform.count >= c.clipSamples {           // crop in place
+            let start = FixedLength.cropStart(count: waveform.count, length: c.clipSamples, training: training, rng: &rng)
+            waveform.withUnsafeBufferPointer { compute(UnsafeBufferPointer(rebasing: $0[start..<(start + c.clipSamples)])) }
+        } else {
+            FixedLength.apply(waveform, length: c.clipSamples, pad: FixedLength.Pad(rawValue: c.pad)!).withUnsafeBufferPointer(compute)
         }
         return out
     }
@@ -57,5 +61,24 @@ public final class FrontEnd: @unchecked Sendable {
         var s = c.fold ? Fold.unfold(image, nMels: c.nMels, width: c.imageWidth, chunks: chunks) : image
         augment.apply(&s, bins: c.nMels, frames: c.imageFrames, rng: &rng)
         return c.fold ? Fold.fold(s, nMels: c.nMels, width: c.imageWidth, chunks: chunks) : s
+    }
+}
+
+extension FrontEnd {
+    /// Mean and standard deviation of the un-normalised log-mel (dB) over the image frames of the
+    /// centred crops of `waveforms`: the values to put in `normMean` / `normStd`.
+    public func logMelStatistics(_ waveforms: [[Float]]) -> (mean: Float, std: Float) {
+        let scale = Double(config.normStd), shift = Double(config.normMean)
+        var sum = 0.0, sumSq = 0.0, n = 0
+        var rng = Rng(seed: 0)                            // evaluation crops draw nothing
+        for w in waveforms {
+            for v in spectrogram(waveform: w, training: false, rng: &rng) {
+                let db = Double(v) * scale + shift        // undo the configured normalisation
+                sum += db; sumSq += db * db; n += 1
+            }
+        }
+        guard n > 0 else { return (0, 1) }
+        let mean = sum / Double(n)
+        return (Float(mean), Float(max(sumSq / Double(n) - mean * mean, 0).squareRoot()))
     }
 }

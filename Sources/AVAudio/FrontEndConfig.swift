@@ -8,7 +8,7 @@ public struct FrontEndConfigError: Error, CustomStringConvertible, Equatable {
 /// Every setting of the audio front-end: waveform → fixed-length clip → log-mel → (fold) → image.
 ///
 /// Decoding with missing keys falls back to the defaults of `init`, so a config file only needs the
-/// keys it changes.
+/// keys it changes; unknown keys are rejected by name.
 public struct FrontEndConfig: Codable, Sendable, Equatable {
     /// Sample rate the waveform is resampled to before the STFT (Hz).
     public var sampleRate: Int
@@ -113,8 +113,19 @@ public struct FrontEndConfig: Codable, Sendable, Equatable {
         case freqMasks, freqMaxFraction, timeMasks, timeMaxFraction, timeWarp
     }
 
-    /// Decodes the keys present; the others keep their `init` defaults.
+    private struct AnyKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init?(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    /// Decodes the keys present; the others keep their `init` defaults. An unknown key (a typo)
+    /// throws `FrontEndConfigError` naming it.
     public init(from decoder: Decoder) throws {
+        for k in try decoder.container(keyedBy: AnyKey.self).allKeys where CodingKeys(stringValue: k.stringValue) == nil {
+            throw FrontEndConfigError(key: k.stringValue, reason: "unknown key")
+        }
         let c = try decoder.container(keyedBy: CodingKeys.self)
         var s = FrontEndConfig()
         func get<T: Decodable>(_ k: CodingKeys, _ v: inout T) throws {

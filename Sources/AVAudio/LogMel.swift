@@ -23,6 +23,7 @@ public final class LogMel: @unchecked Sendable {
     /// scale · dB(m, t) + shift for frames t < `frameLimit` (later frames are not computed beyond
     /// the block that holds them, nor written). Frames are processed in blocks of 32: their power
     /// is gathered bin-major, mapped to mel, converted to dB and stored as contiguous row pieces.
+    /// `x` must not be empty (librosa rejects empty input too; `FrontEnd` pads first).
     public func compute(_ x: UnsafeBufferPointer<Float>, into out: UnsafeMutablePointer<Float>, rowStride: Int,
                         frameLimit: Int = .max, scale: Float = 1, shift: Float = 0) {
         let b = MelFilterbank.blockFrames, nBins = stft.nBins, nMels = self.nMels

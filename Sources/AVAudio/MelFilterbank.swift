@@ -57,7 +57,7 @@ public struct MelFilterbank: Sendable {
         return d
     }
 
-    /// Frames per block of `applyBlock`.
+    /// Frames per block of `applyBlock` (two SIMD16 vectors).
     public static let blockFrames = 32
 
     /// Mel power of a block of `blockFrames` frames: out[m·32 + j] = Σ_k W[m, k] · power[k·32 + j]
@@ -72,7 +72,7 @@ public struct MelFilterbank: Sendable {
                     var o = 0
                     for m in 0..<nMels {
                         var a0 = V(), a1 = V()
-                        var p = UnsafeRawPointer(power + sb[m] * 32)
+                        var p = UnsafeRawPointer(power + sb[m] * Self.blockFrames)
                         for j in 0..<cb[m] {
                             let c = V(repeating: w[o + j])
                             a0 += c * p.loadUnaligned(as: V.self)
@@ -80,21 +80,12 @@ public struct MelFilterbank: Sendable {
                             p += 128
                         }
                         o += cb[m]
-                        let q = UnsafeMutableRawPointer(out + m * 32)
+                        let q = UnsafeMutableRawPointer(out + m * Self.blockFrames)
                         q.storeBytes(of: a0, as: V.self)
                         q.storeBytes(of: a1, toByteOffset: 64, as: V.self)
                     }
                 }
             }
-        }
-    }
-
-    /// out[m] = Σ_k W[m, k] · power[k] for one frame (reference path; `applyBlock` is the fast one).
-    public func apply(power: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>) {
-        for m in 0..<nMels {
-            var s: Float = 0
-            for j in 0..<count[m] { s += weights[offset[m] + j] * power[start[m] + j] }
-            out[m] = s
         }
     }
 }

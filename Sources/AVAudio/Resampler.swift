@@ -29,7 +29,9 @@ final class PolyphaseFilter: @unchecked Sendable {
     let half: Int
     /// Taps per phase (2·half rounded up to a multiple of 16; the extra taps are zero).
     let taps: Int
-    /// [up, taps]: row φ holds the filter for output instants φ/up of an input sample past an input sample.
+    /// [up, taps]: row r holds the filter of output r (mod up), whose instant lies
+    /// φ/up of an input sample past an input sample, φ = r·down mod up. Rows are stored in the
+    /// order the outputs visit them, so the table streams sequentially.
     let table: [Float]
 
     static let attenuationDB = 72.0, passFraction = 0.86
@@ -37,18 +39,19 @@ final class PolyphaseFilter: @unchecked Sendable {
     init(from: Int, to: Int) {
         let g = Self.gcd(from, to)
         up = to / g; down = from / g
-        let r = min(1.0, Double(up) / Double(down))          // lower Nyquist / input Nyquist
-        let stop = 0.5 * r, pass = Self.passFraction * stop       // cycles per input sample
+        let ratio = min(1.0, Double(up) / Double(down))      // lower Nyquist / input Nyquist
+        let stop = 0.5 * ratio, pass = Self.passFraction * stop       // cycles per input sample
         let fc = (stop + pass) / 2, width = stop - pass
         let beta = 0.1102 * (Self.attenuationDB - 8.7)
         let hw = (Self.attenuationDB - 7.95) / (2.285 * 2 * Double.pi * width) / 2   // half-length, input samples
         half = Int(hw.rounded(.up))
         taps = (2 * half + 15) / 16 * 16
-        let up = self.up, half = self.half, taps = self.taps
+        let up = self.up, down = self.down, half = self.half, taps = self.taps
         var t = [Float](repeating: 0, count: up * taps)
         let i0beta = Self.besselI0(beta)
-        for phase in 0..<up {
-            let frac = Double(phase) / Double(self.up)
+        for r in 0..<up {
+            let phase = r * down % up
+            let frac = Double(phase) / Double(up)
             var row = [Double](repeating: 0, count: 2 * half)
             for k in 0..<(2 * half) {
                 let tau = frac + Double(half - 1 - k)          // output instant − input sample position
@@ -59,34 +62,42 @@ final class PolyphaseFilter: @unchecked Sendable {
                 row[k] = 2 * fc * sinc * Self.besselI0(beta * (1 - u * u).squareRoot()) / i0beta
             }
             let dc = row.reduce(0, +)
-            for k in 0..<(2 * half) { t[phase * taps + k] = Float(row[k] / dc) }
+            for k in 0..<(2 * half) { t[r * taps + k] = Float(row[k] / dc) }
         }
         table = t
     }
 
     func apply(_ x: [Float]) -> [Float] {
         let n = x.count, outN = Resampler.outputCount(n, from: down, to: up)
-        // Input with `half` zeros before and enough after for the padded taps of the last output.
-        let padded = [Float](repeating: 0, count: half) + x + [Float](repeating: 0, count: taps)
         var y = [Float](repeating: 0, count: outN)
-        padded.withUnsafeBufferPointer { pb in
+        let edge = UnsafeMutablePointer<Float>.allocate(capacity: taps)
+        defer { edge.deallocate() }
+        x.withUnsafeBufferPointer { xb in
             table.withUnsafeBufferPointer { tb in
                 y.withUnsafeMutableBufferPointer { yb in
-                    let xp = pb.baseAddress!, h = tb.baseAddress!, vecs = taps / 16
+                    let h = tb.baseAddress!, vecs = taps / 16
                     // Output o sits at input position (o·down)/up = i + phase/up; stepped without division.
                     let step = down / up, stepPhase = down % up
-                    var i = 0, phase = 0
+                    var i = 0, phase = 0, r = 0
                     for o in 0..<outN {
-                        // Taps k = 0..<2·half cover input samples i−half+1 … i+half, i.e. padded[i+1+k].
-                        let s = xp + i + 1, f = h + phase * taps
+                        // Taps k = 0..<taps weigh input samples i−half+1+k (zero outside the signal).
+                        let first = i - half + 1
+                        var s = xb.baseAddress! + max(0, first)
+                        if first < 0 || first + taps > n {
+                            for k in 0..<taps { let j = first + k; edge[k] = j >= 0 && j < n ? xb[j] : 0 }
+                            s = UnsafePointer(edge)
+                        }
+                        let f = h + r * taps
                         var acc = SIMD16<Float>()
                         for v in 0..<vecs {
                             acc += UnsafeRawPointer(s + 16 * v).loadUnaligned(as: SIMD16<Float>.self)
                                 * UnsafeRawPointer(f + 16 * v).loadUnaligned(as: SIMD16<Float>.self)
                         }
+                        let a8 = acc.lowHalf + acc.highHalf, a4 = a8.lowHalf + a8.highHalf
+                        yb[o] = (a4[0] + a4[2]) + (a4[1] + a4[3])
                         i += step; phase += stepPhase
                         if phase >= up { phase -= up; i += 1 }
-                        yb[o] = acc.sum()
+                        r += 1; if r == up { r = 0 }
                     }
                 }
             }

@@ -33,23 +33,24 @@ public final class STFT: @unchecked Sendable {
         let n = x.count
         precondition(n > 0, "STFT of an empty signal")
         let half = nFFT / 2, wOff = (nFFT - winLength) / 2
-        // The reflect-padded signal (numpy's "reflect": x[half] … x[1] | x | x[n-2] … x[n-1-half]).
-        let padded = UnsafeMutablePointer<Float>.allocate(capacity: n + nFFT)
-        defer { padded.deallocate() }
-        (padded + half).update(from: x.baseAddress!, count: n)
-        for j in 1...half {
-            padded[half - j] = x[Self.reflect(j, n)]
-            padded[half + n - 1 + j] = x[Self.reflect(n - 1 + j, n)]
-        }
         let inp = fftwf_alloc_real(nFFT)!, out = fftwf_alloc_complex(nBins)!
         let power = UnsafeMutablePointer<Float>.allocate(capacity: nBins)
-        defer { fftwf_free(inp); fftwf_free(out); power.deallocate() }
+        let edge = UnsafeMutablePointer<Float>.allocate(capacity: winLength)
+        defer { fftwf_free(inp); fftwf_free(out); power.deallocate(); edge.deallocate() }
         inp.initialize(repeating: 0, count: nFFT)
         let cplx = UnsafeMutableRawPointer(out).assumingMemoryBound(to: Float.self)
         window.withUnsafeBufferPointer { wb in
             let w = wb.baseAddress!
             for t in 0..<min(frames(samples: n), frameLimit) {
-                let src = padded + t * hopLength + wOff, dst = inp + wOff
+                // Window span in signal coordinates; frames reaching past either end read the
+                // signal reflected at its ends (numpy "reflect": x[2] x[1] | x[0] … x[n-1] | x[n-2]).
+                let lo = t * hopLength - half + wOff
+                var src = x.baseAddress! + max(0, lo)
+                if lo < 0 || lo + winLength > n {
+                    for j in 0..<winLength { edge[j] = x[Self.reflect(lo + j, n)] }
+                    src = UnsafePointer(edge)
+                }
+                let dst = inp + wOff
                 var j = 0
                 while j + 16 <= winLength {
                     let a = UnsafeRawPointer(src + j).loadUnaligned(as: SIMD16<Float>.self)

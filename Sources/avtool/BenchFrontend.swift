@@ -11,8 +11,11 @@ struct BenchFrontend: ParsableCommand {
 
     @Option(help: "Clip length in seconds.") var clipSeconds = 10.0
     @Option(help: "Sample rate of the WAV file that is decoded.") var fileRate = 44100
-    @Option(help: "Seconds per measurement.") var seconds = 2.0
+    @Option(help: "Seconds per measurement window.") var seconds = 0.5
+    @Option(help: "Measurement windows per figure; the fastest is reported (the machine may be shared).")
+    var repeats = 5
     @Option(help: "Thread counts to measure (comma-separated); each thread processes its own clips.") var threads = "1,2"
+    @Option(help: "Only stages whose name contains this text.") var only = ""
     @Option(help: "librosa's time per clip on this machine (ms), measured separately, for the ratio.")
     var librosaMs = 4.0
 
@@ -49,8 +52,8 @@ struct BenchFrontend: ParsableCommand {
         ]
         print("threads  stage                        ms/clip   × realtime/thread   vs librosa")
         for t in threads.split(separator: ",").compactMap({ Int($0) }) {
-            for (name, body) in stages {
-                let perClip = measure(threads: t, body)
+            for (name, body) in stages where only.isEmpty || name.contains(only) {
+                let perClip = (0..<repeats).map { _ in measure(threads: t, body) }.min()!
                 let rt = clipSeconds / perClip
                 let label = name.padding(toLength: 27, withPad: " ", startingAt: 0)
                 print(String(format: "%7d  ", t) + label + String(format: " %8.3f   %17.0f   %9.2f×", perClip * 1000, rt, librosaMs / 1000 / perClip))

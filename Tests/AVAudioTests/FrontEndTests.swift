@@ -58,6 +58,9 @@ final class FrontEndTests: XCTestCase {
         XCTAssertEqual(c, expected)
         let round = try JSONDecoder().decode(FrontEndConfig.self, from: JSONEncoder().encode(c))
         XCTAssertEqual(round, c)
+        XCTAssertThrowsError(try JSONDecoder().decode(FrontEndConfig.self, from: Data(#"{"nMel": 128}"#.utf8))) {
+            XCTAssertEqual(($0 as? FrontEndConfigError)?.key, "nMel")
+        }
     }
 
     func testFixedLengthCropAndPad() {
@@ -113,6 +116,30 @@ final class FrontEndTests: XCTestCase {
         let t1 = fe.image(waveform: x, training: true, rng: &r1)
         XCTAssertEqual(t1, fe.image(waveform: x, training: true, rng: &r2))
         XCTAssertNotEqual(t1, fe.image(waveform: x, training: true, rng: &r3))
+    }
+
+    /// Statistics are those of the raw dB values; normalising with them gives mean 0, std 1.
+    func testLogMelStatistics() throws {
+        var c = FrontEndConfig.default16k
+        c.clipSamples = 16000; c.fold = false; c.imageHeight = 64; c.imageWidth = 101
+        let clips = (0..<3).map { TestSupport.randn(16000, seed: UInt64($0), std: 0.05 * Float($0 + 1)) }
+        let st = try FrontEnd(c).logMelStatistics(clips)
+        let all = clips.flatMap { LogMel(c)($0) }
+        let mean = all.reduce(0.0) { $0 + Double($1) } / Double(all.count)
+        let std = (all.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / Double(all.count)).squareRoot()
+        XCTAssertEqual(Double(st.mean), mean, accuracy: 1e-3)
+        XCTAssertEqual(Double(st.std), std, accuracy: 1e-3)
+        XCTAssertGreaterThan(st.std, 1)
+        c.normMean = st.mean; c.normStd = st.std
+        let normed = try FrontEnd(c).logMelStatistics(clips)      // statistics ignore normalisation
+        XCTAssertEqual(normed.mean, st.mean, accuracy: 1e-4)
+        var rng = Rng(seed: 0)
+        let fe = try FrontEnd(c)
+        let z = clips.flatMap { fe.image(waveform: $0, training: false, rng: &rng) }
+        let zm = z.reduce(0.0) { $0 + Double($1) } / Double(z.count)
+        let zs = (z.reduce(0.0) { $0 + (Double($1) - zm) * (Double($1) - zm) } / Double(z.count)).squareRoot()
+        XCTAssertEqual(zm, 0, accuracy: 1e-3)
+        XCTAssertEqual(zs, 1, accuracy: 1e-3)
     }
 
     /// Frames past the end of a short STFT are silence; a short clip is zero- or repeat-padded.

@@ -79,6 +79,23 @@ final class MelTests: XCTestCase {
         }
     }
 
+    /// The blocked sparse filterbank equals the dense matrix product W · P for a block of frames.
+    func testApplyBlockEqualsDenseProduct() {
+        let fb = MelFilterbank(sampleRate: 32000, nFFT: 1024, nMels: 64, fmin: 50, fmax: 14000, htk: false, slaneyNorm: true)
+        let b = MelFilterbank.blockFrames
+        let power = TestSupport.randn(fb.nBins * b, seed: 4).map { $0 * $0 }     // [nBins, b]
+        var out = [Float](repeating: .nan, count: fb.nMels * b)
+        power.withUnsafeBufferPointer { p in out.withUnsafeMutableBufferPointer { fb.applyBlock(power: p.baseAddress!, out: $0.baseAddress!) } }
+        let w = fb.dense()
+        for m in 0..<fb.nMels {
+            for j in 0..<b {
+                var ref = 0.0
+                for k in 0..<fb.nBins { ref += Double(w[m * fb.nBins + k]) * Double(power[k * b + j]) }
+                XCTAssertEqual(Double(out[m * b + j]), ref, accuracy: 1e-5 * max(1, abs(ref)), "mel \(m) frame \(j)")
+            }
+        }
+    }
+
     func testDecibelsAgainstLog10() {
         var rng = Rng(seed: 3)
         var xs: [Float] = [0, 1e-12, 1e-10, 1e-9, 0.5, 1, 1.4142135, 2, 3e5, 1e30, Float.greatestFiniteMagnitude]

@@ -78,6 +78,23 @@ final class ResamplerTests: XCTestCase {
         }
     }
 
+    /// Edge outputs (filter reaching past the signal, treated as zeros) equal the interior path run
+    /// on the signal surrounded by explicit zeros; also for signals shorter than the filter.
+    func testEdgesMatchExplicitZeroPadding() {
+        for (from, to) in [(44100, 16000), (8000, 48000), (22050, 32000)] {
+            let g = [from, to].reduce(0) { a, b in var (a, b) = (a, b); while b != 0 { (a, b) = (b, a % b) }; return a }
+            let k = 3 * (from / g) * ((2000 + from / g - 1) / (from / g))      // multiple of from/g, ≥ 2000
+            for n in [37, 5000] {
+                let x = TestSupport.randn(n, seed: UInt64(n))
+                let zeros = [Float](repeating: 0, count: k)
+                let y = Resampler.resample(x, from: from, to: to)
+                let yp = Resampler.resample(zeros + x + zeros, from: from, to: to)
+                let shift = k / (from / g) * (to / g)
+                for o in 0..<y.count { XCTAssertEqual(y[o], yp[shift + o], accuracy: 1e-6, "\(from)→\(to), n \(n), output \(o)") }
+            }
+        }
+    }
+
     /// White noise keeps its in-band power when downsampling by 2.
     func testNoisePowerInBand() {
         let x = TestSupport.randn(96000, seed: 9, std: 0.1)

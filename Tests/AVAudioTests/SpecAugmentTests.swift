@@ -82,6 +82,29 @@ final class SpecAugmentTests: XCTestCase {
         XCTAssertEqual(fe.specAugment(img, rng: &r1), fe.specAugment(img, rng: &r2))
     }
 
+    /// On a folded image a time mask hides one run of consecutive frames of the unfolded
+    /// spectrogram (possibly across chunks), all mel bins, with mean width ≈ max/2.
+    func testFrontEndTimeMaskOnFoldedImage() throws {
+        var c = FrontEndConfig.default16k
+        c.freqMasks = 0; c.timeMasks = 1
+        let fe = try FrontEnd(c)
+        var rng = Rng(seed: 4)
+        let img = fe.image(waveform: TestSupport.randn(160000, seed: 2, std: 0.1), training: false, rng: &rng)
+        var total = 0, crossed = 0
+        let draws = 300
+        for _ in 0..<draws {
+            let s = Fold.unfold(fe.specAugment(img, rng: &rng), nMels: 64, width: 256, chunks: 4)
+            let masked = (0..<1024).filter { t in (0..<64).allSatisfy { s[$0 * 1024 + t] == 0 } }
+            for t in 0..<1024 where !masked.contains(t) { XCTAssertFalse((0..<64).contains { s[$0 * 1024 + t] == 0 }) }
+            if let first = masked.first { XCTAssertEqual(masked, Array(first..<(first + masked.count))) }
+            XCTAssertLessThanOrEqual(masked.count, 307)
+            if let f = masked.first, f / 256 != masked.last! / 256 { crossed += 1 }
+            total += masked.count
+        }
+        XCTAssertEqual(Double(total) / Double(draws), 153.5, accuracy: 16)   // σ/√n ≈ 89/17
+        XCTAssertGreaterThan(crossed, 0)
+    }
+
     /// Time warp: identity when the shift is 0, the warp point moves by the shift, endpoints stay.
     func testTimeWarp() {
         let frames = 40
