@@ -1,7 +1,8 @@
 /// Fully connected layer, PyTorch layout: `out[r, o] = Σ_i inp[r, i] · weight[o, i] + bias[o]`.
 ///
 /// Backward *accumulates* into `dinp`, `dweight`, `dbias` (llm.c convention), so residual
-/// branches and micro-batches add up; zero them first where needed. `dinp` may be nil.
+/// branches and micro-batches add up; zero them first where needed. `dinp` may be nil. With
+/// `accumulateInput: false`, `dinp` is overwritten instead (saves zeroing a scratch buffer).
 public enum Linear {
     @inlinable
     public static func forward(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
@@ -18,9 +19,9 @@ public enum Linear {
     public static func backward(dinp: UnsafeMutablePointer<Float>?, dweight: UnsafeMutablePointer<Float>,
                                 dbias: UnsafeMutablePointer<Float>?, dout: UnsafePointer<Float>,
                                 inp: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                                rows: Int, inDim: Int, outDim: Int) {
+                                rows: Int, inDim: Int, outDim: Int, accumulateInput: Bool = true) {
         if let dinp {
-            BLAS.gemm(m: rows, n: inDim, k: outDim, a: dout, b: weight, beta: 1, c: dinp)
+            BLAS.gemm(m: rows, n: inDim, k: outDim, a: dout, b: weight, beta: accumulateInput ? 1 : 0, c: dinp)
         }
         BLAS.gemm(transA: true, m: outDim, n: inDim, k: rows, a: dout, b: inp, beta: 1, c: dweight)
         if let dbias { Reduce.addColumnSums(dbias, dout, rows: rows, cols: outDim) }
