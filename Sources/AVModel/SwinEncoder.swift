@@ -218,3 +218,20 @@ public final class SwinEncoder {
         UnsafePointer(i < 0 ? stages[0].streams[0] : stages[i].streams.last!)
     }
 }
+
+extension SwinConfig {
+    /// Matmul FLOPs of one forward pass for one sample (patch conv, linears, attention products);
+    /// a training step (forward + backward) is 3× this, as PyTorch's FlopCounter counts.
+    public var forwardMatmulFlops: Double {
+        var (h, w) = (imageSize[0] / patchSize, imageSize[1] / patchSize)
+        var f = 2.0 * Double(h * w) * Double(inChannels * patchSize * patchSize * embedDim)
+        for s in 0..<depths.count {
+            let c = Double(stageDim(s))
+            if s > 0 { h /= 2; w /= 2; f += 2 * Double(h * w) * 4 * Double(stageDim(s - 1)) * c }
+            let t = Double(h * w), n = Double(min(h, windowSize) * min(w, windowSize))
+            let hidden = Double(Int(c * Double(mlpRatio)))
+            f += Double(depths[s]) * (2 * t * (4 * c * c + 2 * c * hidden) + 4 * t * n * c)
+        }
+        return f + 2 * Double(finalDim * embeddingSize)
+    }
+}

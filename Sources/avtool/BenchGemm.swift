@@ -3,7 +3,7 @@ import ArgumentParser
 
 /// `avtool bench …`: throughput benchmarks (never timed tests).
 struct Bench: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Benchmarks.", subcommands: [BenchGemm.self])
+    static let configuration = CommandConfiguration(abstract: "Benchmarks.", subcommands: [BenchGemm.self, BenchSwin.self])
 }
 
 /// Linear forward+backward throughput next to raw sgemm peak, measured in the same run.
