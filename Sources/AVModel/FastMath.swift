@@ -9,8 +9,13 @@ public enum FastMath {
     /// e^x for each lane (inputs clamped to [−87.3, 88.7]).
     @inlinable @inline(__always)
     public static func exp(_ x0: V) -> V {
-        let x = x0.clamped(lowerBound: V(repeating: -87.3), upperBound: V(repeating: 88.7))
-        let k = (x * 1.44269504088896341).rounded(.toNearestOrEven)
+        let lo = V(repeating: -87.3), hi = V(repeating: 87.3)
+        var x = x0.replacing(with: lo, where: x0 .< lo)
+        x.replace(with: hi, where: x .> hi)
+        // Round x·log2(e) to an integer k with the 1.5·2²³ trick; its bits then hold k.
+        let magic: Float = 12_582_912
+        let t = x * 1.44269504088896341 + magic
+        let k = t - magic
         let r = x - k * 0.693359375 + k * 2.12194440e-4
         var p = V(repeating: 1.9875691500e-4)
         p = p * r + 1.3981999507e-3
@@ -19,7 +24,7 @@ public enum FastMath {
         p = p * r + 1.6666665459e-1
         p = p * r + 5.0000001201e-1
         p = p * (r * r) + r + 1
-        let ki = SIMD16<Int32>(k, rounding: .towardZero)
+        let ki = unsafeBitCast(t, to: SIMD16<Int32>.self) &- 0x4B40_0000
         let scale = unsafeBitCast((ki &+ 127) &<< 23, to: V.self)
         return p * scale
     }
@@ -28,7 +33,9 @@ public enum FastMath {
     @inlinable @inline(__always)
     public static func phi(_ x: V) -> (cdf: V, gauss: V) {
         let z = x * 0.70710678118654752
-        let az = z.replacing(with: -z, where: z .< 0)
+        let bits = unsafeBitCast(z, to: SIMD16<UInt32>.self)
+        let sign = bits & 0x8000_0000
+        let az = unsafeBitCast(bits & 0x7FFF_FFFF, to: V.self)
         let t = 1 / (1 + 0.3275911 * az)
         var poly = V(repeating: 1.061405429)
         poly = poly * t - 1.453152027
@@ -36,9 +43,9 @@ public enum FastMath {
         poly = poly * t - 0.284496736
         poly = poly * t + 0.254829592
         poly = poly * t
-        let g = exp(-(z * z))
+        let g = exp(-(az * az))
         let e = 1 - poly * g
-        let erf = e.replacing(with: -e, where: z .< 0)
+        let erf = unsafeBitCast(unsafeBitCast(e, to: SIMD16<UInt32>.self) | sign, to: V.self)
         return (0.5 * (1 + erf), g)
     }
 
@@ -48,7 +55,11 @@ public enum FastMath {
         let raw = UnsafeMutableRawPointer(x)
         var i = 0
         var mv = V(repeating: -.infinity)
-        while i + 16 <= n { mv = pointwiseMax(mv, raw.loadUnaligned(fromByteOffset: i * 4, as: V.self)); i += 16 }
+        while i + 16 <= n {
+            let v = raw.loadUnaligned(fromByteOffset: i * 4, as: V.self)
+            mv.replace(with: v, where: v .> mv)
+            i += 16
+        }
         var m = mv.max()
         while i < n { m = Swift.max(m, x[i]); i += 1 }
         i = 0
