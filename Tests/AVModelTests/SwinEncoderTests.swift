@@ -1,0 +1,135 @@
+import XCTest
+import AVTensor
+import AVSafetensors
+import AVModel
+import TestSupport
+
+/// Whole-encoder checks: finite differences through every layer (with drop path active),
+/// reuse of the planned buffers, smaller evaluation batches, names, and weight-loading errors.
+final class SwinEncoderTests: XCTestCase {
+    /// A 3-stage model on a non-square input with a shifted last stage whose height shrinks the window.
+    func smallConfig(dropPath: Float) -> SwinConfig {
+        SwinConfig(imageSize: [32, 64], patchSize: 4, embedDim: 8, depths: [2, 1, 2], numHeads: [2, 2, 4], windowSize: 4,
+                   embeddingSize: 5, dropPathRate: dropPath)
+    }
+
+    func testFiniteDifferencesThroughEncoder() throws {
+        let cfg = smallConfig(dropPath: 0.4)
+        let batch = 3
+        let model = try SwinEncoder(config: cfg, batch: batch)
+        model.initialize(seed: 7)
+        // Larger-than-default weights so that every layer matters at finite-difference scale.
+        var prng = Rng(seed: 8)
+        for v in model.params.views {
+            let p = model.params.value(v)
+            for i in 0..<v.count { p[i] += prng.normal() * (v.name.hasSuffix("weight") && v.shape.count == 1 ? 0.2 : 0.3) }
+        }
+        let input = TestSupport.randn(batch * model.inputCount, seed: 9)
+        let r = TestSupport.randn(batch * cfg.embeddingSize, seed: 10)
+        func loss(_ x: [Float]) -> Double {
+            var rng = Rng(seed: 99)  // same drop-path masks every call
+            let out = model.forward(input: x, training: true, rng: &rng)
+            return (0..<r.count).reduce(0.0) { $0 + Double(out[$1]) * Double(r[$1]) }
+        }
+        _ = loss(input)
+        model.params.zeroGrads()
+        var dinput = [Float](repeating: .nan, count: input.count)
+        model.backward(dout: r, dinput: &dinput)
+        // Input gradient on a spread of coordinates.
+        let idx = stride(from: 5, to: input.count, by: input.count / 40).map { $0 }
+        let num = TestSupport.numericGradient(input, eps: 1e-2, indices: idx, loss)
+        let err = TestSupport.relativeError(idx.map { dinput[$0] }, idx.map { num[$0] })
+        XCTAssertLessThan(err, 2e-2, "input gradient")
+        // A few coordinates of every parameter tensor.
+        var analytic: [Float] = [], numeric: [Float] = []
+        for v in model.params.views {
+            let p = model.params.value(v)
+            for k in [0, v.count / 2, v.count - 1] {
+                let o = p[k]
+                p[k] = o + 1e-2; let fp = loss(input)
+                p[k] = o - 1e-2; let fm = loss(input)
+                p[k] = o
+                analytic.append(model.params.grad(v)[k]); numeric.append(Float((fp - fm) / 2e-2))
+            }
+        }
+        XCTAssertLessThan(TestSupport.relativeError(analytic, numeric), 2e-2, "parameter gradients")
+        XCTAssertGreaterThan(numeric.map { abs($0) }.max()!, 1e-3)
+    }
+
+    func testBuffersReusedAndSmallerBatch() throws {
+        let cfg = smallConfig(dropPath: 0)
+        let model = try SwinEncoder(config: cfg, batch: 4)
+        model.initialize(seed: 3)
+        let input = TestSupport.randn(4 * model.inputCount, seed: 4), dout = TestSupport.randn(4 * cfg.embeddingSize, seed: 5)
+        var rng = Rng(seed: 1)
+        let full = Array(UnsafeBufferPointer(start: model.forward(input: input, training: false, rng: &rng), count: 4 * cfg.embeddingSize))
+        model.params.zeroGrads()
+        model.backward(dout: dout)
+        let g1 = model.params.grads.array
+        // Same step again: identical output; gradients accumulate to exactly twice.
+        let again = Array(UnsafeBufferPointer(start: model.forward(input: input, training: false, rng: &rng), count: 4 * cfg.embeddingSize))
+        XCTAssertEqual(again, full)
+        model.backward(dout: dout)
+        let g2 = model.params.grads.array
+        XCTAssertLessThan(TestSupport.relativeError(g2, g1.map { 2 * $0 }), 1e-6)
+        // A batch of 2 gives the first two rows.
+        let two = Array(UnsafeBufferPointer(start: model.forward(input: input, batch: 2, training: false, rng: &rng), count: 2 * cfg.embeddingSize))
+        XCTAssertLessThan(TestSupport.relativeError(two, Array(full[0..<(2 * cfg.embeddingSize)])), 1e-6)
+    }
+
+    func testParameterNamesAndDecay() throws {
+        let cfg = try XCTUnwrap(SwinConfig.preset("swin-t"))
+        let model = try SwinEncoder(config: cfg, batch: 1)
+        let p = model.params
+        XCTAssertEqual(p.view("patch_embed.proj.weight")?.shape, [96, 1, 4, 4])
+        XCTAssertEqual(p.view("layers.1.downsample.reduction.weight")?.shape, [192, 384])
+        XCTAssertEqual(p.view("layers.2.blocks.5.attn.relative_position_bias_table")?.shape, [225, 12])
+        XCTAssertEqual(p.view("head.fc.weight")?.shape, [512, 768])
+        XCTAssertNil(p.view("layers.0.downsample.norm.weight"))
+        XCTAssertNil(p.view("layers.0.blocks.0.attn.relative_position_index"))
+        // timm swin_tiny_patch4_window7_224 has 28,288,354; window 8 adds 138 heads × (225 − 169) table
+        // entries, 512 classes instead of 1000 remove 375,272, one input channel removes 3,072.
+        XCTAssertEqual(p.parameterCount, 28_288_354 + 138 * 56 - 375_272 - 3_072)
+        for v in p.views {
+            let expectDecay = v.shape.count >= 2 && !v.name.hasSuffix("relative_position_bias_table")
+            XCTAssertEqual(v.decay, expectDecay, v.name)
+        }
+        XCTAssertGreaterThan(model.activationBytesPerSample, 0)
+    }
+
+    func testLoadErrorsNameTheTensor() throws {
+        let cfg = smallConfig(dropPath: 0)
+        let model = try SwinEncoder(config: cfg, batch: 1)
+        let dir = TestSupport.tempDir()
+        var w = SafetensorsWriter()
+        for t in model.timmTensors() { w.add(t.name, shape: t.shape, floats: t.values) }
+        let good = dir.appendingPathComponent("good.safetensors").path
+        try w.write(to: good)
+        let other = try SwinEncoder(config: cfg, batch: 1)
+        other.initialize(seed: 42)
+        try other.loadTimm(SafetensorsFile(path: good))
+        XCTAssertEqual(other.params.values.array, model.params.values.array)
+
+        var extra = w
+        extra.add("layers.9.blocks.0.norm1.weight", shape: [3], floats: [1, 2, 3])
+        let extraPath = dir.appendingPathComponent("extra.safetensors").path
+        try extra.write(to: extraPath)
+        XCTAssertThrowsError(try other.loadTimm(SafetensorsFile(path: extraPath))) { e in
+            XCTAssertTrue("\(e)".contains("layers.9.blocks.0.norm1.weight") && "\(e)".contains("extra.safetensors"), "\(e)")
+        }
+        var bad = SafetensorsWriter()
+        for t in model.timmTensors() {
+            if t.name == "head.fc.weight" { bad.add(t.name, shape: [1000, 32], floats: [Float](repeating: 0, count: 32000)) }
+            else if t.name != "norm.bias" { bad.add(t.name, shape: t.shape, floats: t.values) }
+        }
+        let badPath = dir.appendingPathComponent("bad.safetensors").path
+        try bad.write(to: badPath)
+        XCTAssertThrowsError(try other.loadTimm(SafetensorsFile(path: badPath))) { e in
+            XCTAssertTrue("\(e)".contains("head.fc.weight") && "\(e)".contains("[1000, 32]"), "\(e)")
+        }
+        XCTAssertThrowsError(try SwinEncoder(config: SwinConfig(imageSize: [36, 64], embedDim: 8, depths: [1, 1], numHeads: [1, 1],
+                                                                windowSize: 4), batch: 1)) { e in
+            XCTAssertTrue("\(e)".contains("9×16") || "\(e)".contains("even"), "\(e)")
+        }
+    }
+}
