@@ -27,22 +27,40 @@ public enum LayerNorm {
                                 dbias: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>,
                                 inp: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                                 mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>, rows: Int, dim: Int) {
-        for r in 0..<rows {
-            let x = inp + r * dim, g = dout + r * dim, dx = dinp + r * dim
-            let m = mean[r], s = rstd[r]
-            var sumG: Float = 0, sumGX: Float = 0
-            for i in 0..<dim {
-                let xh = (x[i] - m) * s
-                let gw = g[i] * weight[i]
-                sumG += gw
-                sumGX += gw * xh
-                dbias[i] += g[i]
-                dweight[i] += g[i] * xh
+        // Row chunks run in parallel; each sums its weight/bias gradients into its own slice of a
+        // temporary buffer, added to dweight/dbias at the end.
+        let chunks = min(Threads.count, max(1, rows / 64))
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: max(1, chunks * 2 * dim)) { tmp in
+            let part = tmp.baseAddress!
+            part.initialize(repeating: 0, count: chunks * 2 * dim)
+            let box = UncheckedBox((dinp, part, dout, inp, weight, mean, rstd))
+            Threads.parallelFor(chunks) { range in
+                let (dinp, part, dout, inp, weight, mean, rstd) = box.value
+                for c in range {
+                    let dw = part + c * 2 * dim, db = dw + dim
+                    for r in (rows * c / chunks)..<(rows * (c + 1) / chunks) {
+                        let x = inp + r * dim, g = dout + r * dim, dx = dinp + r * dim
+                        let m = mean[r], s = rstd[r]
+                        var sumG: Float = 0, sumGX: Float = 0
+                        for i in 0..<dim {
+                            let xh = (x[i] - m) * s
+                            let gw = g[i] * weight[i]
+                            sumG += gw
+                            sumGX += gw * xh
+                            db[i] += g[i]
+                            dw[i] += g[i] * xh
+                        }
+                        let mg = sumG / Float(dim), mgx = sumGX / Float(dim)
+                        for i in 0..<dim {
+                            let xh = (x[i] - m) * s
+                            dx[i] += (g[i] * weight[i] - mg - xh * mgx) * s
+                        }
+                    }
+                }
             }
-            let mg = sumG / Float(dim), mgx = sumGX / Float(dim)
-            for i in 0..<dim {
-                let xh = (x[i] - m) * s
-                dx[i] += (g[i] * weight[i] - mg - xh * mgx) * s
+            for c in 0..<chunks {
+                let dw = part + c * 2 * dim, db = dw + dim
+                for i in 0..<dim { dweight[i] += dw[i]; dbias[i] += db[i] }
             }
         }
     }

@@ -33,9 +33,15 @@ public enum Reduce {
     /// `acc[c] += Σ_r x[r, c]`.
     @inlinable
     public static func addColumnSums(_ acc: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, rows: Int, cols: Int) {
-        for r in 0..<rows {
-            let row = x + r * cols
-            for c in 0..<cols { acc[c] += row[c] }
+        // Parallel over column blocks (each thread owns its slice of `acc`).
+        let box = UncheckedBox((acc, x))
+        Threads.parallelFor((cols + 15) / 16, minChunk: max(1, 4096 / max(1, rows))) { range in
+            let (acc, x) = box.value
+            let lo = range.lowerBound * 16, hi = min(cols, range.upperBound * 16)
+            for r in 0..<rows {
+                let row = x + r * cols
+                for c in lo..<hi { acc[c] += row[c] }
+            }
         }
     }
 

@@ -13,6 +13,7 @@ struct BenchSwin: ParsableCommand {
     @Option(help: "Batch size.") var batch = 8
     @Option(help: "Thread counts to measure (comma-separated).") var threads = "1,2"
     @Option(help: "Timed steps per thread count (after one warm-up step).") var steps = 3
+    @Option(help: "Override OpenBLAS threads (experiment).") var blasThreads: Int?
     @Option(help: "Drop-path rate (default: the preset's).") var dropPath: Float?
 
     func run() throws {
@@ -43,6 +44,7 @@ struct BenchSwin: ParsableCommand {
         for t in threads.split(separator: ",").compactMap({ Int($0) }) {
             Threads.set(t)
             let peak = measureSgemm(m: 1024, n: 1024, k: 1024)
+            if let b = blasThreads { BLAS.threads = b }
             func step() {
                 model.params.zeroGrads()
                 model.forward(input: input.ptr, training: true, rng: &rng)

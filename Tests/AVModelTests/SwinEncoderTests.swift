@@ -77,6 +77,29 @@ final class SwinEncoderTests: XCTestCase {
         XCTAssertLessThan(TestSupport.relativeError(two, Array(full[0..<(2 * cfg.embeddingSize)])), 1e-6)
     }
 
+    /// The parallel paths (windows, row chunks, column blocks, BLAS threads) agree with one thread.
+    func testThreadCountsAgree() throws {
+        let cfg = smallConfig(dropPath: 0.2)
+        let model = try SwinEncoder(config: cfg, batch: 5)
+        model.initialize(seed: 11)
+        let input = TestSupport.randn(5 * model.inputCount, seed: 12), dout = TestSupport.randn(5 * cfg.embeddingSize, seed: 13)
+        func run(threads: Int) -> ([Float], [Float], [Float]) {
+            Threads.set(threads)
+            defer { Threads.set(1) }
+            var rng = Rng(seed: 14)
+            let out = model.forward(input: input, training: true, rng: &rng)
+            let o = Array(UnsafeBufferPointer(start: out, count: 5 * cfg.embeddingSize))
+            model.params.zeroGrads()
+            var dx = [Float](repeating: 0, count: input.count)
+            model.backward(dout: dout, dinput: &dx)
+            return (o, model.params.grads.array, dx)
+        }
+        let one = run(threads: 1), three = run(threads: 3)
+        XCTAssertLessThan(TestSupport.relativeError(three.0, one.0), 1e-5)
+        XCTAssertLessThan(TestSupport.relativeError(three.1, one.1), 1e-5)
+        XCTAssertLessThan(TestSupport.relativeError(three.2, one.2), 1e-5)
+    }
+
     func testParameterNamesAndDecay() throws {
         let cfg = try XCTUnwrap(SwinConfig.preset("swin-t"))
         let model = try SwinEncoder(config: cfg, batch: 1)
