@@ -132,9 +132,9 @@ final class SwinBlock {
         }
         Linear.backward(dinp: s.a, dweight: g(p.qkvW), dbias: g(p.qkvB), dout: s.qkv, inp: xw, weight: v(p.qkvW),
                         rows: rows, inDim: dim, outDim: 3 * dim, accumulateInput: false)
-        s.b.update(repeating: 0, count: rows * dim)
         map.withUnsafeBufferPointer { m in
-            WindowPartition.backward(dinp: s.b, dout: s.a, map: m.baseAddress!, batch: batch, tokens: geo.tokens, channels: dim)
+            WindowPartition.backward(dinp: s.b, dout: s.a, map: m.baseAddress!, batch: batch, tokens: geo.tokens, channels: dim,
+                                     accumulate: false)
         }
         LayerNorm.backward(dinp: dstream, dweight: g(p.norm1W), dbias: g(p.norm1B), dout: s.b, inp: x, weight: v(p.norm1W),
                            mean: mean1, rstd: rstd1, rows: rows, dim: dim)

@@ -17,17 +17,22 @@ public enum WindowPartition {
         }
     }
 
-    /// Window order → token order: `dinp[b, map[r]] += dout[b, r]` (accumulates).
+    /// Window order → token order: `dinp[b, map[r]] += dout[b, r]` (accumulates). The map is a
+    /// permutation, so with `accumulate: false` every row of `dinp` is overwritten instead.
     @inlinable
     public static func backward(dinp: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, map: UnsafePointer<Int32>,
-                                batch: Int, tokens: Int, channels: Int) {
+                                batch: Int, tokens: Int, channels: Int, accumulate: Bool = true) {
         let box = UncheckedBox((dinp, dout, map))
         Threads.parallelFor(batch * tokens, minChunk: 256) { range in
             let (dinp, dout, map) = box.value
             for row in range {
                 let b = row / tokens, r = row - b * tokens
                 let d = dinp + (b * tokens + Int(map[r])) * channels, g = dout + row * channels
-                for c in 0..<channels { d[c] += g[c] }
+                if accumulate {
+                    for c in 0..<channels { d[c] += g[c] }
+                } else {
+                    d.update(from: g, count: channels)
+                }
             }
         }
     }

@@ -156,3 +156,32 @@ final class SwinEncoderTests: XCTestCase {
         }
     }
 }
+
+#if os(Linux)
+/// Steady-state steps reuse the planned buffers: resident memory does not grow across steps.
+final class SwinSteadyStateTests: XCTestCase {
+    func testStepsDoNotGrowTheHeap() throws {
+        let cfg = SwinConfig(imageSize: [32, 64], embedDim: 16, depths: [2, 2], numHeads: [2, 4], windowSize: 4,
+                             embeddingSize: 8, dropPathRate: 0.1)
+        let model = try SwinEncoder(config: cfg, batch: 4)
+        let input = Tensor([4 * model.inputCount]), dout = Tensor([4 * 8]), dinput = Tensor([4 * model.inputCount])
+        var rng = Rng(seed: 1)
+        rng.fillNormal(input.ptr, input.count); rng.fillNormal(dout.ptr, dout.count)
+        func step() {
+            model.params.zeroGrads()
+            model.forward(input: input.ptr, training: true, rng: &rng)
+            model.backward(dout: dout.ptr, dinput: dinput.ptr)
+        }
+        step(); step()
+        func residentBytes() throws -> Int {
+            let statm = try String(contentsOfFile: "/proc/self/statm", encoding: .utf8).split(separator: " ")
+            return Int(statm[1])! * 4096
+        }
+        let before = try residentBytes()
+        for _ in 0..<5 { step() }
+        let after = try residentBytes()
+        XCTAssertLessThanOrEqual(after - before, 1 << 20, "resident memory grew by \(after - before) bytes over 5 steps")
+        XCTAssertGreaterThan(model.plan.bytes, 4 * model.inputCount * 4)
+    }
+}
+#endif

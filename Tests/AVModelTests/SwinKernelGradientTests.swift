@@ -136,6 +136,9 @@ final class SwinKernelGradientTests: XCTestCase {
         var back = [Float](repeating: 0, count: x.count)
         WindowPartition.backward(dinp: &back, dout: win, map: geo.tokenOfRow, batch: b, tokens: t, channels: c)
         XCTAssertEqual(back, x)
+        var over = [Float](repeating: .nan, count: x.count)
+        WindowPartition.backward(dinp: &over, dout: win, map: geo.tokenOfRow, batch: b, tokens: t, channels: c, accumulate: false)
+        XCTAssertEqual(over, x)
         // Residual with drop-path scales: gradients for x and the branch.
         let branch = TestSupport.randn(x.count, seed: 42), r = TestSupport.randn(x.count, seed: 43), scale: [Float] = [0, 1.25]
         func f(_ x: [Float], _ y: [Float]) -> Double {
