@@ -9,7 +9,11 @@ public enum Linear {
                                weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                                rows: Int, inDim: Int, outDim: Int) {
         if let bias {
-            for r in 0..<rows { (out + r * outDim).update(from: bias, count: outDim) }
+            let box = UncheckedBox((out, bias))
+            Threads.parallelFor(rows, minChunk: max(1, 16_384 / max(1, outDim))) { range in
+                let (out, bias) = box.value
+                for r in range { (out + r * outDim).update(from: bias, count: outDim) }
+            }
         }
         BLAS.gemm(transA: false, transB: true, m: rows, n: outDim, k: inDim,
                   a: inp, b: weight, beta: bias == nil ? 0 : 1, c: out)
