@@ -13,7 +13,8 @@ struct BenchSwin: ParsableCommand {
     @Option(help: "Batch size.") var batch = 8
     @Option(help: "Thread counts to measure (comma-separated).") var threads = "1,2"
     @Option(help: "Timed steps per thread count (after one warm-up step).") var steps = 3
-    @Option(help: "Override OpenBLAS threads (experiment).") var blasThreads: Int?
+    @Option(help: "Override OpenBLAS threads after setting the thread budget (experiment).") var blasThreads: Int?
+    @Flag(help: "Only print the memory plan (no timing).") var memoryOnly = false
     @Option(help: "Drop-path rate (default: the preset's).") var dropPath: Float?
 
     func run() throws {
@@ -37,6 +38,7 @@ struct BenchSwin: ParsableCommand {
                      + "parameters + gradients %.1f MiB",
                      Double(model.plan.savedFloats * 4) * mib / Double(batch), Double(model.plan.scratchFloats * 4) * mib / Double(batch),
                      Double(model.activationBytesPerSample) * mib, batch, Double(model.params.count * 8) * mib))
+        if memoryOnly { return }
         var rng = Rng(seed: 3)
         let input = Tensor([batch * model.inputCount]), dout = Tensor([batch * cfg.embeddingSize])
         rng.fillNormal(input.ptr, input.count); rng.fillNormal(dout.ptr, dout.count)
