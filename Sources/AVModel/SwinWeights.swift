@@ -3,8 +3,8 @@ import AVTensor
 import AVSafetensors
 
 extension SwinEncoder {
-    /// timm-like initialisation: Linear weights and position-bias tables ~ trunc_normal(std 0.02)
-    /// (truncated at ±2σ), zero biases, LayerNorm weight 1 / bias 0; the patch-embedding conv
+    /// timm-like initialisation: Linear weights and position-bias tables ~ trunc_normal(std 0.02,
+    /// bounds ±2 as timm), zero biases, LayerNorm weight 1 / bias 0; the patch-embedding conv
     /// keeps PyTorch's default U(−1/√fan_in, 1/√fan_in) for weight and bias.
     public func initialize(seed: UInt64) {
         var rng = Rng(seed: seed)
@@ -16,10 +16,11 @@ extension SwinEncoder {
                 let bound = 1 / fanIn.squareRoot()
                 for i in 0..<v.count { p[i] = (2 * rng.uniform() - 1) * bound }
             } else if n.hasSuffix("relative_position_bias_table") || (v.shape.count == 2 && n.hasSuffix(".weight")) {
+                // timm's trunc_normal_(std=.02, a=-2, b=2): the bounds are absolute (±100σ).
                 for i in 0..<v.count {
                     var x: Float
-                    repeat { x = rng.normal() } while abs(x) > 2
-                    p[i] = x * 0.02
+                    repeat { x = rng.normal() * 0.02 } while abs(x) > 2
+                    p[i] = x
                 }
             } else if n.hasSuffix(".weight") {
                 p.update(repeating: 1, count: v.count)   // LayerNorm

@@ -100,6 +100,35 @@ final class SwinEncoderTests: XCTestCase {
         XCTAssertLessThan(TestSupport.relativeError(three.2, one.2), 1e-5)
     }
 
+    /// timm-like init: linears and tables N(0, 0.02²), LayerNorm 1/0, biases 0, conv U(±1/√fan_in).
+    func testInitialisation() throws {
+        let model = try SwinEncoder(config: try XCTUnwrap(SwinConfig.preset("tiny")), batch: 1)
+        model.initialize(seed: 5)
+        let p = model.params
+        func values(_ n: String) throws -> [Float] {
+            let v = try XCTUnwrap(p.view(n), n)
+            return Array(UnsafeBufferPointer(start: p.value(v), count: v.count))
+        }
+        let fc1 = try values("layers.1.blocks.0.mlp.fc1.weight")
+        let mean = fc1.reduce(0, +) / Float(fc1.count)
+        let std = (fc1.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Float(fc1.count)).squareRoot()
+        XCTAssertEqual(std, 0.02, accuracy: 0.001)
+        XCTAssertEqual(mean, 0, accuracy: 0.001)
+        XCTAssertGreaterThan(try values("layers.0.blocks.1.attn.relative_position_bias_table").map { abs($0) }.max()!, 0.01)
+        XCTAssertEqual(Set(try values("layers.0.blocks.0.norm1.weight")), [1])
+        XCTAssertEqual(Set(try values("layers.0.blocks.0.norm1.bias")), [0])
+        XCTAssertEqual(Set(try values("layers.1.blocks.1.attn.qkv.bias")), [0])
+        let conv = try values("patch_embed.proj.weight")
+        XCTAssertLessThanOrEqual(conv.map { abs($0) }.max()!, 0.25)
+        XCTAssertGreaterThan(conv.map { abs($0) }.max()!, 0.2)
+        // Same seed, same values; another seed, different values.
+        let before = p.values.array
+        model.initialize(seed: 5)
+        XCTAssertEqual(p.values.array, before)
+        model.initialize(seed: 6)
+        XCTAssertNotEqual(p.values.array, before)
+    }
+
     func testParameterNamesAndDecay() throws {
         let cfg = try XCTUnwrap(SwinConfig.preset("swin-t"))
         let model = try SwinEncoder(config: cfg, batch: 1)
