@@ -46,6 +46,7 @@ final class SwinBlock {
     // Saved activations.
     let mean1, rstd1, xw, qkv, probs, attnOut, x1, mean2, rstd2, ln2, hid, act, bias, scale1, scale2: UnsafeMutablePointer<Float>
     var dropped = false
+    var gemm = GemmThreading.blas
 
     init(store: ParameterStore, prefix: String, geo: WindowGeometry, dim: Int, heads: Int, hidden: Int,
          dropProb: Float, maxBatch: Int, plan: BufferPlan) {
@@ -82,7 +83,7 @@ final class SwinBlock {
         map.withUnsafeBufferPointer { m in
             WindowPartition.forward(out: xw, inp: s.a, map: m.baseAddress!, batch: batch, tokens: geo.tokens, channels: dim)
         }
-        Linear.forward(out: qkv, inp: xw, weight: v(p.qkvW), bias: v(p.qkvB), rows: rows, inDim: dim, outDim: 3 * dim)
+        Dense.forward(gemm, out: qkv, inp: xw, weight: v(p.qkvW), bias: v(p.qkvB), rows: rows, inDim: dim, outDim: 3 * dim)
         relIndex.withUnsafeBufferPointer { idx in
             WindowAttention.expandBias(bias: bias, table: v(p.table), index: idx.baseAddress!, heads: heads, tokens: geo.windowArea)
         }
@@ -90,7 +91,7 @@ final class SwinBlock {
             WindowAttention.forward(out: attnOut, probs: probs, qkv: qkv, bias: bias, mask: m.isEmpty ? nil : m.baseAddress,
                                     shape: attnShape(batch: batch))
         }
-        Linear.forward(out: s.a, inp: attnOut, weight: v(p.projW), bias: v(p.projB), rows: rows, inDim: dim, outDim: dim)
+        Dense.forward(gemm, out: s.a, inp: attnOut, weight: v(p.projW), bias: v(p.projB), rows: rows, inDim: dim, outDim: dim)
         dropped = training && dropProb > 0
         if dropped {
             DropPath.draw(scale: scale1, batch: batch, prob: dropProb, rng: &rng)
@@ -101,9 +102,9 @@ final class SwinBlock {
                                      batch: batch, tokens: geo.tokens, channels: dim)
         }
         LayerNorm.forward(out: ln2, mean: mean2, rstd: rstd2, inp: x1, weight: v(p.norm2W), bias: v(p.norm2B), rows: rows, dim: dim)
-        Linear.forward(out: hid, inp: ln2, weight: v(p.fc1W), bias: v(p.fc1B), rows: rows, inDim: dim, outDim: hidden)
+        Dense.forward(gemm, out: hid, inp: ln2, weight: v(p.fc1W), bias: v(p.fc1B), rows: rows, inDim: dim, outDim: hidden)
         FastGELU.forward(out: act, inp: hid, count: rows * hidden)
-        Linear.forward(out: s.a, inp: act, weight: v(p.fc2W), bias: v(p.fc2B), rows: rows, inDim: hidden, outDim: dim)
+        Dense.forward(gemm, out: s.a, inp: act, weight: v(p.fc2W), bias: v(p.fc2B), rows: rows, inDim: hidden, outDim: dim)
         DropPath.residual(out: out, x: x1, branch: s.a, scale: dropped ? scale2 : nil, batch: batch, perSample: geo.tokens * dim)
     }
 
@@ -112,11 +113,11 @@ final class SwinBlock {
         let rows = batch * geo.tokens, v = { self.store.value($0) }, g = { self.store.grad($0) }
         // MLP branch.
         DropPath.branchBackward(dbranch: s.a, dout: dstream, scale: dropped ? scale2 : nil, batch: batch, perSample: geo.tokens * dim)
-        Linear.backward(dinp: s.wide, dweight: g(p.fc2W), dbias: g(p.fc2B), dout: s.a, inp: act, weight: v(p.fc2W),
-                        rows: rows, inDim: hidden, outDim: dim, accumulateInput: false)
+        Dense.backward(gemm, dinp: s.wide, dweight: g(p.fc2W), dbias: g(p.fc2B), dout: s.a, inp: act, weight: v(p.fc2W),
+                        rows: rows, inDim: hidden, outDim: dim)
         FastGELU.backward(dinp: s.wide, inp: hid, dout: s.wide, count: rows * hidden)
-        Linear.backward(dinp: s.b, dweight: g(p.fc1W), dbias: g(p.fc1B), dout: s.wide, inp: ln2, weight: v(p.fc1W),
-                        rows: rows, inDim: dim, outDim: hidden, accumulateInput: false)
+        Dense.backward(gemm, dinp: s.b, dweight: g(p.fc1W), dbias: g(p.fc1B), dout: s.wide, inp: ln2, weight: v(p.fc1W),
+                        rows: rows, inDim: dim, outDim: hidden)
         LayerNorm.backward(dinp: dstream, dweight: g(p.norm2W), dbias: g(p.norm2B), dout: s.b, inp: x1, weight: v(p.norm2W),
                            mean: mean2, rstd: rstd2, rows: rows, dim: dim)
         // Attention branch.
@@ -124,14 +125,14 @@ final class SwinBlock {
             WindowPartition.residualBackward(dbranch: s.a, dout: dstream, scale: dropped ? scale1 : nil, map: m.baseAddress!,
                                              batch: batch, tokens: geo.tokens, channels: dim)
         }
-        Linear.backward(dinp: s.b, dweight: g(p.projW), dbias: g(p.projB), dout: s.a, inp: attnOut, weight: v(p.projW),
-                        rows: rows, inDim: dim, outDim: dim, accumulateInput: false)
+        Dense.backward(gemm, dinp: s.b, dweight: g(p.projW), dbias: g(p.projB), dout: s.a, inp: attnOut, weight: v(p.projW),
+                        rows: rows, inDim: dim, outDim: dim)
         relIndex.withUnsafeBufferPointer { idx in
             WindowAttention.backward(dqkv: s.qkv, dtable: g(p.table), dscores: s.scores, dout: s.b, probs: probs, qkv: qkv,
                                      index: idx.baseAddress!, shape: attnShape(batch: batch))
         }
-        Linear.backward(dinp: s.a, dweight: g(p.qkvW), dbias: g(p.qkvB), dout: s.qkv, inp: xw, weight: v(p.qkvW),
-                        rows: rows, inDim: dim, outDim: 3 * dim, accumulateInput: false)
+        Dense.backward(gemm, dinp: s.a, dweight: g(p.qkvW), dbias: g(p.qkvB), dout: s.qkv, inp: xw, weight: v(p.qkvW),
+                        rows: rows, inDim: dim, outDim: 3 * dim)
         map.withUnsafeBufferPointer { m in
             WindowPartition.backward(dinp: s.b, dout: s.a, map: m.baseAddress!, batch: batch, tokens: geo.tokens, channels: dim,
                                      accumulate: false)

@@ -42,6 +42,21 @@ public final class SwinEncoder {
     var batch = 0
     var training = false
 
+    /// How the token-wide GEMMs are threaded (default `.blas`); see `GemmThreading`.
+    public var gemmThreading: GemmThreading = .blas {
+        didSet { for st in stages { for b in st.blocks { b.gemm = gemmThreading } } }
+    }
+    var gemm: GemmThreading { gemmThreading }
+
+    /// Runs `body` with OpenBLAS single-threaded when our threads split the GEMMs.
+    func withGemmThreading<R>(_ body: () -> R) -> R {
+        guard gemmThreading == .rows else { return body() }
+        let saved = BLAS.threads
+        BLAS.threads = 1
+        defer { BLAS.threads = saved }
+        return body()
+    }
+
     /// Builds the model for `batch` samples of `config.imageSize`; throws on sizes the windows or
     /// patch merging cannot tile.
     public init(config: SwinConfig, batch: Int) throws {
@@ -129,6 +144,10 @@ public final class SwinEncoder {
     /// valid until the next call. In training, drop path draws from `rng`.
     @discardableResult
     public func forward(input: UnsafePointer<Float>, batch: Int? = nil, training: Bool, rng: inout Rng) -> UnsafePointer<Float> {
+        withGemmThreading { forwardPass(input: input, batch: batch, training: training, rng: &rng) }
+    }
+
+    func forwardPass(input: UnsafePointer<Float>, batch: Int?, training: Bool, rng: inout Rng) -> UnsafePointer<Float> {
         let b = batch ?? maxBatch
         precondition(b > 0 && b <= maxBatch, "batch \(b) exceeds the planned batch \(maxBatch)")
         self.batch = b; self.training = training
@@ -136,7 +155,7 @@ public final class SwinEncoder {
         let rows0 = b * gridH * gridW
         PatchEmbed.forward(out: patches, inp: input, batch: b, channels: c.inChannels, height: c.imageSize[0],
                            width: c.imageSize[1], patch: c.patchSize)
-        Linear.forward(out: embedded, inp: patches, weight: v(projW), bias: v(projB), rows: rows0, inDim: patchLen, outDim: c.embedDim)
+        Dense.forward(gemm, out: embedded, inp: patches, weight: v(projW), bias: v(projB), rows: rows0, inDim: patchLen, outDim: c.embedDim)
         LayerNorm.forward(out: stages[0].streams[0], mean: peMean, rstd: peRstd, inp: embedded, weight: v(peNormW),
                           bias: v(peNormB), rows: rows0, dim: c.embedDim)
         for (s, st) in stages.enumerated() {
@@ -146,7 +165,7 @@ public final class SwinEncoder {
                                      channels: prev.dim)
                 LayerNorm.forward(out: m.normed, mean: m.mean, rstd: m.rstd, inp: m.merged, weight: v(m.normW), bias: v(m.normB),
                                   rows: rows, dim: 4 * prev.dim)
-                Linear.forward(out: st.streams[0], inp: m.normed, weight: v(m.reduction), bias: nil, rows: rows,
+                Dense.forward(gemm, out: st.streams[0], inp: m.normed, weight: v(m.reduction), bias: nil, rows: rows,
                                inDim: 4 * prev.dim, outDim: st.dim)
             }
             for (j, blk) in st.blocks.enumerated() {
@@ -164,11 +183,15 @@ public final class SwinEncoder {
     /// Backward of the last `forward` for `dout` [batch, embeddingSize]: accumulates parameter
     /// gradients into `params.grads` and, if `dinput` is given, writes (overwrites) the input gradient.
     public func backward(dout: UnsafePointer<Float>, dinput: UnsafeMutablePointer<Float>? = nil) {
+        withGemmThreading { backwardPass(dout: dout, dinput: dinput) }
+    }
+
+    func backwardPass(dout: UnsafePointer<Float>, dinput: UnsafeMutablePointer<Float>?) {
         let b = batch, c = config, v = { self.params.value($0) }, g = { self.params.grad($0) }
         precondition(b > 0, "backward before forward")
         let last = stages.last!, fd = last.dim
-        Linear.backward(dinp: dpooled, dweight: g(headW), dbias: g(headB), dout: dout, inp: pooled, weight: v(headW),
-                        rows: b, inDim: fd, outDim: c.embeddingSize, accumulateInput: false)
+        Dense.backward(gemm, dinp: dpooled, dweight: g(headW), dbias: g(headB), dout: dout, inp: pooled, weight: v(headW),
+                        rows: b, inDim: fd, outDim: c.embeddingSize)
         let rowsF = b * last.tokens
         scratch.a.update(repeating: 0, count: rowsF * fd)
         MeanPool.backward(dinp: scratch.a, dout: dpooled, batch: b, tokens: last.tokens, channels: fd)
@@ -183,8 +206,8 @@ public final class SwinEncoder {
             }
             if let m = st.merge {
                 let prev = stages[s - 1], rows = b * st.tokens, inDim = 4 * prev.dim
-                Linear.backward(dinp: spare, dweight: g(m.reduction), dbias: nil, dout: dR, inp: m.normed, weight: v(m.reduction),
-                                rows: rows, inDim: inDim, outDim: st.dim, accumulateInput: false)
+                Dense.backward(gemm, dinp: spare, dweight: g(m.reduction), dbias: nil, dout: dR, inp: m.normed, weight: v(m.reduction),
+                                rows: rows, inDim: inDim, outDim: st.dim)
                 scratch.wide.update(repeating: 0, count: rows * inDim)
                 LayerNorm.backward(dinp: scratch.wide, dweight: g(m.normW), dbias: g(m.normB), dout: spare, inp: m.merged,
                                    weight: v(m.normW), mean: m.mean, rstd: m.rstd, rows: rows, dim: inDim)
@@ -198,8 +221,8 @@ public final class SwinEncoder {
         scratch.wide.update(repeating: 0, count: rows0 * c.embedDim)
         LayerNorm.backward(dinp: scratch.wide, dweight: g(peNormW), dbias: g(peNormB), dout: dR, inp: embedded,
                            weight: v(peNormW), mean: peMean, rstd: peRstd, rows: rows0, dim: c.embedDim)
-        Linear.backward(dinp: dinput == nil ? nil : dpatches, dweight: g(projW), dbias: g(projB), dout: scratch.wide,
-                        inp: patches, weight: v(projW), rows: rows0, inDim: patchLen, outDim: c.embedDim, accumulateInput: false)
+        Dense.backward(gemm, dinp: dinput == nil ? nil : dpatches, dweight: g(projW), dbias: g(projB), dout: scratch.wide,
+                        inp: patches, weight: v(projW), rows: rows0, inDim: patchLen, outDim: c.embedDim)
         if let dinput {
             dinput.update(repeating: 0, count: b * inputCount)
             PatchEmbed.backward(dinp: dinput, dout: dpatches, batch: b, channels: c.inChannels, height: c.imageSize[0],

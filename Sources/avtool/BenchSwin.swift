@@ -14,6 +14,8 @@ struct BenchSwin: ParsableCommand {
     @Option(help: "Thread counts to measure (comma-separated).") var threads = "1,2"
     @Option(help: "Timed steps per thread count (after one warm-up step).") var steps = 3
     @Option(help: "Override OpenBLAS threads after setting the thread budget (experiment).") var blasThreads: Int?
+    @Option(help: "GEMM threading: blas (OpenBLAS threads) or rows (our threads split rows, BLAS single-threaded).")
+    var gemm = "blas"
     @Flag(help: "Only print the memory plan (no timing).") var memoryOnly = false
     @Option(help: "Drop-path rate (default: the preset's).") var dropPath: Float?
 
@@ -28,10 +30,12 @@ struct BenchSwin: ParsableCommand {
         }
         if let window { cfg.windowSize = window }
         if let dropPath { cfg.dropPathRate = dropPath }
+        guard let gemmMode = GemmThreading(rawValue: gemm) else { throw ValidationError("--gemm must be blas or rows") }
         let model = try SwinEncoder(config: cfg, batch: batch)
+        model.gemmThreading = gemmMode
         let flops = 3 * cfg.forwardMatmulFlops
         let mib = 1.0 / 1_048_576
-        print("core \(BLAS.coreName); \(preset) \(cfg.imageSize[0])×\(cfg.imageSize[1]) window \(cfg.windowSize), batch \(batch), "
+        print("core \(BLAS.coreName); \(preset) \(cfg.imageSize[0])×\(cfg.imageSize[1]) window \(cfg.windowSize), batch \(batch), gemm \(gemm), "
               + "\(model.params.parameterCount) parameters")
         print(String(format: "matmul work %.2f GFLOP per sample per step (forward + backward)", flops / 1e9))
         print(String(format: "memory: activations %.1f MiB + scratch %.1f MiB = %.1f MiB per sample (planned for batch %d); "

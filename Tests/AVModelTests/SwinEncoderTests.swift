@@ -83,8 +83,9 @@ final class SwinEncoderTests: XCTestCase {
         let model = try SwinEncoder(config: cfg, batch: 5)
         model.initialize(seed: 11)
         let input = TestSupport.randn(5 * model.inputCount, seed: 12), dout = TestSupport.randn(5 * cfg.embeddingSize, seed: 13)
-        func run(threads: Int) -> ([Float], [Float], [Float]) {
+        func run(threads: Int, gemm: GemmThreading = .blas) -> ([Float], [Float], [Float]) {
             Threads.set(threads)
+            model.gemmThreading = gemm
             defer { Threads.set(1) }
             var rng = Rng(seed: 14)
             let out = model.forward(input: input, training: true, rng: &rng)
@@ -94,10 +95,14 @@ final class SwinEncoderTests: XCTestCase {
             model.backward(dout: dout, dinput: &dx)
             return (o, model.params.grads.array, dx)
         }
-        let one = run(threads: 1), three = run(threads: 3)
-        XCTAssertLessThan(TestSupport.relativeError(three.0, one.0), 1e-5)
-        XCTAssertLessThan(TestSupport.relativeError(three.1, one.1), 1e-5)
-        XCTAssertLessThan(TestSupport.relativeError(three.2, one.2), 1e-5)
+        let one = run(threads: 1)
+        for gemm in GemmThreading.allCases {
+            let three = run(threads: 3, gemm: gemm)
+            XCTAssertLessThan(TestSupport.relativeError(three.0, one.0), 1e-5, "\(gemm)")
+            XCTAssertLessThan(TestSupport.relativeError(three.1, one.1), 1e-5, "\(gemm)")
+            XCTAssertLessThan(TestSupport.relativeError(three.2, one.2), 1e-5, "\(gemm)")
+        }
+        XCTAssertEqual(BLAS.threads, 1)
     }
 
     /// timm-like init: linears and tables N(0, 0.02²), LayerNorm 1/0, biases 0, conv U(±1/√fan_in).
