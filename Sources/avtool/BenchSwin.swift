@@ -13,9 +13,8 @@ struct BenchSwin: ParsableCommand {
     @Option(help: "Batch size.") var batch = 8
     @Option(help: "Thread counts to measure (comma-separated).") var threads = "1,2"
     @Option(help: "Timed steps per thread count (after one warm-up step).") var steps = 3
-    @Option(help: "Override OpenBLAS threads after setting the thread budget (experiment).") var blasThreads: Int?
-    @Option(help: "GEMM threading: blas (OpenBLAS threads) or rows (our threads split rows, BLAS single-threaded).")
-    var gemm = "blas"
+    @Option(help: "GEMM threading modes to measure (comma-separated): blas (OpenBLAS threads), rows (our threads split rows, BLAS single-threaded).")
+    var gemm = "blas,rows"
     @Flag(help: "Only print the memory plan (no timing).") var memoryOnly = false
     @Option(help: "Drop-path rate (default: the preset's).") var dropPath: Float?
 
@@ -30,12 +29,14 @@ struct BenchSwin: ParsableCommand {
         }
         if let window { cfg.windowSize = window }
         if let dropPath { cfg.dropPathRate = dropPath }
-        guard let gemmMode = GemmThreading(rawValue: gemm) else { throw ValidationError("--gemm must be blas or rows") }
+        let modes = try gemm.split(separator: ",").map { m -> GemmThreading in
+            guard let mode = GemmThreading(rawValue: String(m)) else { throw ValidationError("--gemm takes blas and/or rows, got '\(m)'") }
+            return mode
+        }
         let model = try SwinEncoder(config: cfg, batch: batch)
-        model.gemmThreading = gemmMode
         let flops = 3 * cfg.forwardMatmulFlops
         let mib = 1.0 / 1_048_576
-        print("core \(BLAS.coreName); \(preset) \(cfg.imageSize[0])×\(cfg.imageSize[1]) window \(cfg.windowSize), batch \(batch), gemm \(gemm), "
+        print("core \(BLAS.coreName); \(preset) \(cfg.imageSize[0])×\(cfg.imageSize[1]) window \(cfg.windowSize), batch \(batch), "
               + "\(model.params.parameterCount) parameters")
         print(String(format: "matmul work %.2f GFLOP per sample per step (forward + backward)", flops / 1e9))
         print(String(format: "memory: activations %.1f MiB + scratch %.1f MiB = %.1f MiB per sample (planned for batch %d); "
@@ -46,22 +47,24 @@ struct BenchSwin: ParsableCommand {
         var rng = Rng(seed: 3)
         let input = Tensor([batch * model.inputCount]), dout = Tensor([batch * cfg.embeddingSize])
         rng.fillNormal(input.ptr, input.count); rng.fillNormal(dout.ptr, dout.count)
-        print("threads  sgemm-peak(1024³) GFLOP/s  step s  samples/s  GFLOP/s  ratio-to-peak")
+        print("threads  gemm  sgemm-peak(1024³) GFLOP/s  step s  samples/s  GFLOP/s  ratio-to-peak")
         for t in threads.split(separator: ",").compactMap({ Int($0) }) {
             Threads.set(t)
             let peak = measureSgemm(m: 1024, n: 1024, k: 1024)
-            if let b = blasThreads { BLAS.threads = b }
-            func step() {
-                model.params.zeroGrads()
-                model.forward(input: input.ptr, training: true, rng: &rng)
-                model.backward(dout: dout.ptr)
+            for mode in modes {
+                model.gemmThreading = mode
+                func step() {
+                    model.params.zeroGrads()
+                    model.forward(input: input.ptr, training: true, rng: &rng)
+                    model.backward(dout: dout.ptr)
+                }
+                step()
+                let sw = Stopwatch()
+                for _ in 0..<steps { step() }
+                let secs = sw.seconds / Double(steps)
+                let sps = Double(batch) / secs, gf = sps * flops / 1e9
+                print(String(format: "%7d  %4@  %24.1f  %6.3f  %9.2f  %7.1f  %12.2f", t, mode.rawValue, peak, secs, sps, gf, gf / peak))
             }
-            step()
-            let sw = Stopwatch()
-            for _ in 0..<steps { step() }
-            let secs = sw.seconds / Double(steps)
-            let sps = Double(batch) / secs, gf = sps * flops / 1e9
-            print(String(format: "%7d  %24.1f  %6.3f  %9.2f  %7.1f  %12.2f", t, peak, secs, sps, gf, gf / peak))
         }
     }
 }
