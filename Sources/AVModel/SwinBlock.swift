@@ -70,7 +70,6 @@ final class SwinBlock {
         return (rows * dim, rows * hidden, rows * 3 * dim, batch * geo.windowsPerSample * heads * geo.windowArea * geo.windowArea)
     }
 
-    var attnShape: WindowAttentionShape { attnShape(batch: maxBatch) }
     func attnShape(batch: Int) -> WindowAttentionShape {
         WindowAttentionShape(windows: batch * geo.windowsPerSample, windowsPerSample: geo.windowsPerSample,
                              tokens: geo.windowArea, heads: heads, headDim: dim / heads)

@@ -114,7 +114,7 @@ public final class SwinEncoder {
                 need = (max(need.0, n.0), max(need.1, n.1), max(need.2, n.2), max(need.3, n.3))
                 blockIndex += 1
             }
-            if let m = merge { _ = m; need.1 = max(need.1, batch * h * w * 4 * c.stageDim(s - 1)) }
+            if s > 0 { need.1 = max(need.1, batch * h * w * 4 * c.stageDim(s - 1)) }  // merged-row gradient
             built.append(Stage(height: h, width: w, dim: dim, merge: merge, streams: streams, blocks: blocks))
         }
         stages = built
