@@ -55,13 +55,14 @@ final class SwinBlock {
         p = SwinBlockParams(store, prefix: prefix, dim: dim, heads: heads, hidden: hidden, tableRows: geo.tableRows)
         map = geo.tokenOfRow; mask = geo.mask; relIndex = geo.relativeIndex
         let rows = maxBatch * geo.tokens, n = geo.windowArea
-        mean1 = plan.buffer(rows); rstd1 = plan.buffer(rows)
-        xw = plan.buffer(rows * dim); qkv = plan.buffer(rows * 3 * dim)
-        probs = plan.buffer(maxBatch * geo.windowsPerSample * heads * n * n)
-        attnOut = plan.buffer(rows * dim); x1 = plan.buffer(rows * dim)
-        mean2 = plan.buffer(rows); rstd2 = plan.buffer(rows)
-        ln2 = plan.buffer(rows * dim); hid = plan.buffer(rows * hidden); act = plan.buffer(rows * hidden)
-        bias = plan.buffer(heads * n * n); scale1 = plan.buffer(maxBatch); scale2 = plan.buffer(maxBatch)
+        func buf(_ n: Int, _ key: String) -> UnsafeMutablePointer<Float> { plan.buffer(n, key: "block." + key) }
+        mean1 = buf(rows, "mean1"); rstd1 = buf(rows, "rstd1")
+        xw = buf(rows * dim, "xw"); qkv = buf(rows * 3 * dim, "qkv")
+        probs = buf(maxBatch * geo.windowsPerSample * heads * n * n, "probs")
+        attnOut = buf(rows * dim, "attnOut"); x1 = buf(rows * dim, "x1")
+        mean2 = buf(rows, "mean2"); rstd2 = buf(rows, "rstd2")
+        ln2 = buf(rows * dim, "ln2"); hid = buf(rows * hidden, "hid"); act = buf(rows * hidden, "act")
+        bias = buf(heads * n * n, "bias"); scale1 = buf(maxBatch, "scale1"); scale2 = buf(maxBatch, "scale2")
     }
 
     /// Scratch this block needs, in floats: (token, wide, qkv, scores).

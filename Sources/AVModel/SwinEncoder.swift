@@ -17,7 +17,9 @@ public final class SwinEncoder {
     public let maxBatch: Int
     public let params = ParameterStore()
     /// All activation and scratch buffers (for memory reports).
-    public let plan = BufferPlan()
+    public let plan: BufferPlan
+    /// Built without a backward pass (inference, EMA teacher): layers share their buffers.
+    public let forwardOnly: Bool
 
     struct Merge {
         let normW, normB, reduction: ParameterView
@@ -58,9 +60,12 @@ public final class SwinEncoder {
     }
 
     /// Builds the model for `batch` samples of `config.imageSize`; throws on sizes the windows or
-    /// patch merging cannot tile.
-    public init(config: SwinConfig, batch: Int) throws {
+    /// patch merging cannot tile. A `forwardOnly` model (no `backward`; for inference or an EMA
+    /// teacher) lets all layers share their buffers, so it needs roughly one layer's activations.
+    public init(config: SwinConfig, batch: Int, forwardOnly: Bool = false) throws {
         self.config = config
+        self.forwardOnly = forwardOnly
+        plan = BufferPlan(shareAcrossLayers: forwardOnly)
         maxBatch = batch
         let c = config
         guard c.imageSize.count == 2, c.depths.count == c.numHeads.count, !c.depths.isEmpty, batch > 0 else {
@@ -77,8 +82,8 @@ public final class SwinEncoder {
         peNormW = p.declare("patch_embed.norm.weight", [c.embedDim], decay: false)
         peNormB = p.declare("patch_embed.norm.bias", [c.embedDim], decay: false)
         let rows0 = batch * gridH * gridW
-        patches = plan.buffer(rows0 * patchLen); embedded = plan.buffer(rows0 * c.embedDim)
-        peMean = plan.buffer(rows0); peRstd = plan.buffer(rows0)
+        patches = plan.buffer(rows0 * patchLen, key: "patches"); embedded = plan.buffer(rows0 * c.embedDim, key: "embedded")
+        peMean = plan.buffer(rows0, key: "peMean"); peRstd = plan.buffer(rows0, key: "peRstd")
 
         let total = c.depths.reduce(0, +)
         let rates = (0..<total).map { total > 1 ? c.dropPathRate * Float($0) / Float(total - 1) : 0 }
@@ -98,18 +103,18 @@ public final class SwinEncoder {
                 merge = Merge(normW: p.declare(prefix + "downsample.norm.weight", [4 * inDim], decay: false),
                               normB: p.declare(prefix + "downsample.norm.bias", [4 * inDim], decay: false),
                               reduction: p.declare(prefix + "downsample.reduction.weight", [dim, 4 * inDim], decay: true),
-                              merged: plan.buffer(rows * 4 * inDim), normed: plan.buffer(rows * 4 * inDim),
-                              mean: plan.buffer(rows), rstd: plan.buffer(rows))
+                              merged: plan.buffer(rows * 4 * inDim, key: "merged"), normed: plan.buffer(rows * 4 * inDim, key: "mergedNorm"),
+                              mean: plan.buffer(rows, key: "mergedMean"), rstd: plan.buffer(rows, key: "mergedRstd"))
             }
             guard dim % c.numHeads[s] == 0 else { throw SwinError("stage \(s): dim \(dim) not divisible by \(c.numHeads[s]) heads") }
             let hidden = Int(Float(dim) * c.mlpRatio)
             var blocks: [SwinBlock] = []
-            var streams = [plan.buffer(batch * h * w * dim)]
+            var streams = [plan.buffer(batch * h * w * dim, key: "stream0")]
             for j in 0..<c.depths[s] {
                 let geo = try WindowGeometry(height: h, width: w, window: c.windowSize, shift: j % 2 == 1 ? c.windowSize / 2 : 0)
                 blocks.append(SwinBlock(store: p, prefix: prefix + "blocks.\(j).", geo: geo, dim: dim, heads: c.numHeads[s],
                                         hidden: hidden, dropProb: rates[blockIndex], maxBatch: batch, plan: plan))
-                streams.append(plan.buffer(batch * h * w * dim))
+                streams.append(plan.buffer(batch * h * w * dim, key: "stream\((j + 1) % 2)"))
                 let n = SwinBlock.scratchNeeds(geo: geo, dim: dim, heads: c.numHeads[s], hidden: hidden, batch: batch)
                 need = (max(need.0, n.0), max(need.1, n.1), max(need.2, n.2), max(need.3, n.3))
                 blockIndex += 1
@@ -124,16 +129,22 @@ public final class SwinEncoder {
         headW = p.declare("head.fc.weight", [c.embeddingSize, fd], decay: true)
         headB = p.declare("head.fc.bias", [c.embeddingSize], decay: false)
         p.allocate()
-        normed = plan.buffer(rowsF * fd); normMean = plan.buffer(rowsF); normRstd = plan.buffer(rowsF)
-        pooled = plan.buffer(batch * fd); output = plan.buffer(batch * c.embeddingSize)
+        normed = plan.buffer(rowsF * fd, key: "normed"); normMean = plan.buffer(rowsF, key: "normMean")
+        normRstd = plan.buffer(rowsF, key: "normRstd")
+        pooled = plan.buffer(batch * fd, key: "pooled"); output = plan.buffer(batch * c.embeddingSize, key: "output")
         need.0 = max(need.0, rows0 * c.embedDim)
         need.1 = max(need.1, rows0 * c.embedDim)
-        scratch = SwinScratch(a: plan.buffer(need.0, saved: false), b: plan.buffer(need.0, saved: false),
-                              wide: plan.buffer(need.1, saved: false), qkv: plan.buffer(need.2, saved: false),
-                              scores: plan.buffer(need.3, saved: false))
-        dstreamA = plan.buffer(need.0, saved: false); dstreamB = plan.buffer(need.0, saved: false)
-        dpooled = plan.buffer(batch * fd, saved: false)
-        dpatches = plan.buffer(rows0 * patchLen, saved: false)
+        // Backward-only scratch is a single float in forward-only models.
+        let plan = self.plan
+        func scratchBuffer(_ n: Int, _ key: String, backwardOnly: Bool = true) -> UnsafeMutablePointer<Float> {
+            plan.buffer(forwardOnly && backwardOnly ? 1 : n, key: key, saved: false)
+        }
+        scratch = SwinScratch(a: scratchBuffer(need.0, "scratch.a", backwardOnly: false), b: scratchBuffer(need.0, "scratch.b"),
+                              wide: scratchBuffer(need.1, "scratch.wide"), qkv: scratchBuffer(need.2, "scratch.qkv"),
+                              scores: scratchBuffer(need.3, "scratch.scores"))
+        dstreamA = scratchBuffer(need.0, "dstreamA"); dstreamB = scratchBuffer(need.0, "dstreamB")
+        dpooled = scratchBuffer(batch * fd, "dpooled")
+        dpatches = scratchBuffer(rows0 * patchLen, "dpatches")
         initialize(seed: 0)
     }
 
@@ -188,6 +199,7 @@ public final class SwinEncoder {
 
     func backwardPass(dout: UnsafePointer<Float>, dinput: UnsafeMutablePointer<Float>?) {
         let b = batch, c = config, v = { self.params.value($0) }, g = { self.params.grad($0) }
+        precondition(!forwardOnly, "backward on a forward-only SwinEncoder")
         precondition(b > 0, "backward before forward")
         let last = stages.last!, fd = last.dim
         Dense.backward(gemm, dinp: dpooled, dweight: g(headW), dbias: g(headB), dout: dout, inp: pooled, weight: v(headW),
@@ -236,7 +248,8 @@ public final class SwinEncoder {
     /// The final-norm output [batch, H, W, C] (NHWC) of the last forward, for inspection.
     public var finalNormOutput: UnsafePointer<Float> { UnsafePointer(normed) }
 
-    /// Output [batch, H, W, C] of stage `i` (after its last block), or of the patch embedding for `i = -1`.
+    /// Output [batch, H, W, C] of stage `i` (after its last block), or of the patch embedding for
+    /// `i = -1` (in a forward-only model, later layers overwrite these).
     public func stageOutput(_ i: Int) -> UnsafePointer<Float> {
         UnsafePointer(i < 0 ? stages[0].streams[0] : stages[i].streams.last!)
     }

@@ -43,6 +43,10 @@ struct BenchSwin: ParsableCommand {
                      + "parameters + gradients %.1f MiB",
                      Double(model.plan.savedFloats * 4) * mib / Double(batch), Double(model.plan.scratchFloats * 4) * mib / Double(batch),
                      Double(model.activationBytesPerSample) * mib, batch, Double(model.params.count * 8) * mib))
+        if let lean = try? SwinEncoder(config: cfg, batch: batch, forwardOnly: true) {
+            print(String(format: "forward-only model (inference / EMA teacher): %.1f MiB per sample",
+                         Double(lean.activationBytesPerSample) * mib))
+        }
         if memoryOnly { return }
         var rng = Rng(seed: 3)
         let input = Tensor([batch * model.inputCount]), dout = Tensor([batch * cfg.embeddingSize])

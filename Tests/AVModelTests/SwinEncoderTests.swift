@@ -105,6 +105,22 @@ final class SwinEncoderTests: XCTestCase {
         XCTAssertEqual(BLAS.threads, 1)
     }
 
+    /// A forward-only model shares buffers across layers and computes the same outputs.
+    func testForwardOnlyMatchesAndIsSmaller() throws {
+        let cfg = smallConfig(dropPath: 0.3)
+        let full = try SwinEncoder(config: cfg, batch: 3), lean = try SwinEncoder(config: cfg, batch: 3, forwardOnly: true)
+        full.initialize(seed: 21)
+        lean.params.values.ptr.update(from: full.params.values.ptr, count: full.params.count)
+        let input = TestSupport.randn(3 * full.inputCount, seed: 22)
+        for training in [false, true] {
+            var r1 = Rng(seed: 23), r2 = Rng(seed: 23)
+            let a = Array(UnsafeBufferPointer(start: full.forward(input: input, training: training, rng: &r1), count: 3 * cfg.embeddingSize))
+            let b = Array(UnsafeBufferPointer(start: lean.forward(input: input, training: training, rng: &r2), count: 3 * cfg.embeddingSize))
+            XCTAssertEqual(a, b, "training \(training)")
+        }
+        XCTAssertLessThan(lean.plan.bytes * 2, full.plan.bytes, "forward-only \(lean.plan.bytes) vs \(full.plan.bytes) bytes")
+    }
+
     /// timm-like init: linears and tables N(0, 0.02²), LayerNorm 1/0, biases 0, conv U(±1/√fan_in).
     func testInitialisation() throws {
         let model = try SwinEncoder(config: try XCTUnwrap(SwinConfig.preset("tiny")), batch: 1)
