@@ -21,7 +21,15 @@ final class SwinKernelGradientTests: XCTestCase {
         let geo = try WindowGeometry(height: 4, width: 8, window: 4, shift: 2)
         XCTAssertEqual([geo.windowH, geo.windowW, geo.shiftH, geo.shiftW], [4, 4, 0, 2])
         XCTAssertTrue(geo.mask.contains(-100) && geo.mask.contains(0))
-        let batch = 2, heads = 2, hd = 3, c = heads * hd, n = geo.windowArea
+        try checkAttention(geo, heads: 2, headDim: 3, fdIndices: nil)
+        // Swin-T's window 8 (N = 64, shifted both ways) on a subset of coordinates.
+        let big = try WindowGeometry(height: 16, width: 16, window: 8, shift: 4)
+        XCTAssertEqual([big.windowArea, big.shiftH, big.shiftW, big.tableRows], [64, 4, 4, 225])
+        try checkAttention(big, heads: 2, headDim: 4, fdIndices: Array(stride(from: 3, to: 2 * 4 * 64 * 24, by: 97)))
+    }
+
+    func checkAttention(_ geo: WindowGeometry, heads: Int, headDim hd: Int, fdIndices: [Int]?) throws {
+        let batch = 2, c = heads * hd, n = geo.windowArea
         let shape = WindowAttentionShape(windows: batch * geo.windowsPerSample, windowsPerSample: geo.windowsPerSample,
                                          tokens: n, heads: heads, headDim: hd)
         let rows = shape.windows * n
@@ -42,11 +50,19 @@ final class SwinKernelGradientTests: XCTestCase {
         var scratch = [Float](repeating: 0, count: probs.count)
         WindowAttention.backward(dqkv: &dqkv, dtable: &dtable, dscores: &scratch, dout: r, probs: probs, qkv: qkv,
                                  index: geo.relativeIndex, shape: shape)
-        check("attention dqkv", analytic: dqkv, numeric: TestSupport.numericGradient(qkv) { f($0, table) })
-        check("attention dtable", analytic: dtable, numeric: TestSupport.numericGradient(table) { f(qkv, $0) })
+        if let idx = fdIndices {
+            let num = TestSupport.numericGradient(qkv, indices: idx) { f($0, table) }
+            check("attention dqkv", analytic: idx.map { dqkv[$0] }, numeric: idx.map { num[$0] })
+            let tidx = Array(stride(from: 0, to: table.count, by: 7))
+            let tnum = TestSupport.numericGradient(table, indices: tidx) { f(qkv, $0) }
+            check("attention dtable", analytic: tidx.map { dtable[$0] }, numeric: tidx.map { tnum[$0] })
+        } else {
+            check("attention dqkv", analytic: dqkv, numeric: TestSupport.numericGradient(qkv) { f($0, table) })
+            check("attention dtable", analytic: dtable, numeric: TestSupport.numericGradient(table) { f(qkv, $0) })
+        }
 
         // Forward against a direct per-window computation for one window and head.
-        let w = 3, h = 1, scale = 1 / Float(hd).squareRoot()
+        let w = shape.windows - 1, h = 1, scale = 1 / Float(hd).squareRoot()
         for i in 0..<n {
             var s = [Float](repeating: 0, count: n)
             for j in 0..<n {
