@@ -7,7 +7,8 @@ import AVTensor
 /// [windows·N, C] with head `h` in columns `h·headDim ..< (h+1)·headDim`; `probs` is
 /// [windows, heads, N, N]; `bias` is the dense [heads, N, N] expansion of
 /// `relative_position_bias_table` [(2Wh−1)(2Ww−1), heads]; `mask` is [windowsPerSample, N, N]
-/// (window `w` uses `mask[w % windowsPerSample]`). Windows run in parallel on the thread budget.
+/// (window `w` uses `mask[w % windowsPerSample]`). Windows run in parallel on the thread budget,
+/// with OpenBLAS held to one thread meanwhile (restored after).
 public struct WindowAttentionShape: Sendable {
     public var windows: Int, windowsPerSample: Int, tokens: Int, heads: Int, headDim: Int
     public init(windows: Int, windowsPerSample: Int, tokens: Int, heads: Int, headDim: Int) {
@@ -32,6 +33,9 @@ public enum WindowAttention {
     public static func forward(out: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>,
                                qkv: UnsafePointer<Float>, bias: UnsafePointer<Float>, mask: UnsafePointer<Float>?,
                                shape s: WindowAttentionShape) {
+        let saved = BLAS.threads
+        if saved > 1 { BLAS.threads = 1 }
+        defer { if saved > 1 { BLAS.threads = saved } }
         let box = UncheckedBox((out, probs, qkv, bias, mask))
         let (n, hd, c, heads) = (s.tokens, s.headDim, s.dim, s.heads)
         Threads.parallelFor(s.windows) { range in
@@ -59,6 +63,9 @@ public enum WindowAttention {
                                 probs: UnsafePointer<Float>, qkv: UnsafePointer<Float>, index: UnsafePointer<Int32>,
                                 shape s: WindowAttentionShape) {
         let (n, hd, c, heads) = (s.tokens, s.headDim, s.dim, s.heads)
+        let saved = BLAS.threads
+        if saved > 1 { BLAS.threads = 1 }
+        defer { if saved > 1 { BLAS.threads = saved } }
         let box = UncheckedBox((dqkv, dscores, dout, probs, qkv))
         Threads.parallelFor(s.windows) { range in
             let (dqkv, dscores, dout, probs, qkv) = box.value
