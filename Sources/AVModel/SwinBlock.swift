@@ -54,21 +54,21 @@ final class SwinBlock {
         self.dropProb = dropProb; self.maxBatch = maxBatch; self.store = store
         p = SwinBlockParams(store, prefix: prefix, dim: dim, heads: heads, hidden: hidden, tableRows: geo.tableRows)
         map = geo.tokenOfRow; mask = geo.mask; relIndex = geo.relativeIndex
-        let rows = maxBatch * geo.tokens, n = geo.windowArea
+        let rows = maxBatch * geo.tokens, wrows = maxBatch * geo.windowRows, n = geo.windowArea
         func buf(_ n: Int, _ key: String) -> UnsafeMutablePointer<Float> { plan.buffer(n, key: "block." + key) }
         mean1 = buf(rows, "mean1"); rstd1 = buf(rows, "rstd1")
-        xw = buf(rows * dim, "xw"); qkv = buf(rows * 3 * dim, "qkv")
+        xw = buf(wrows * dim, "xw"); qkv = buf(wrows * 3 * dim, "qkv")
         probs = buf(maxBatch * geo.windowsPerSample * heads * n * n, "probs")
-        attnOut = buf(rows * dim, "attnOut"); x1 = buf(rows * dim, "x1")
+        attnOut = buf(wrows * dim, "attnOut"); x1 = buf(rows * dim, "x1")
         mean2 = buf(rows, "mean2"); rstd2 = buf(rows, "rstd2")
         ln2 = buf(rows * dim, "ln2"); hid = buf(rows * hidden, "hid"); act = buf(rows * hidden, "act")
         bias = buf(heads * n * n, "bias"); scale1 = buf(maxBatch, "scale1"); scale2 = buf(maxBatch, "scale2")
     }
 
-    /// Scratch this block needs, in floats: (token, wide, qkv, scores).
+    /// Scratch this block needs, in floats: (token or window rows, wide, qkv, scores).
     static func scratchNeeds(geo: WindowGeometry, dim: Int, heads: Int, hidden: Int, batch: Int) -> (Int, Int, Int, Int) {
-        let rows = batch * geo.tokens
-        return (rows * dim, rows * hidden, rows * 3 * dim, batch * geo.windowsPerSample * heads * geo.windowArea * geo.windowArea)
+        let rows = batch * geo.tokens, wrows = batch * geo.windowRows
+        return (wrows * dim, rows * hidden, wrows * 3 * dim, batch * geo.windowsPerSample * heads * geo.windowArea * geo.windowArea)
     }
 
     func attnShape(batch: Int) -> WindowAttentionShape {
@@ -78,12 +78,13 @@ final class SwinBlock {
 
     func forward(x: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, batch: Int, training: Bool,
                  rng: inout Rng, scratch s: SwinScratch) {
-        let rows = batch * geo.tokens, v = { self.store.value($0) }
+        let rows = batch * geo.tokens, wrows = batch * geo.windowRows, v = { self.store.value($0) }
         LayerNorm.forward(out: s.a, mean: mean1, rstd: rstd1, inp: x, weight: v(p.norm1W), bias: v(p.norm1B), rows: rows, dim: dim)
         map.withUnsafeBufferPointer { m in
-            WindowPartition.forward(out: xw, inp: s.a, map: m.baseAddress!, batch: batch, tokens: geo.tokens, channels: dim)
+            WindowPartition.forward(out: xw, inp: s.a, map: m.baseAddress!, batch: batch, tokens: geo.tokens,
+                                    rows: geo.windowRows, channels: dim)
         }
-        Dense.forward(gemm, out: qkv, inp: xw, weight: v(p.qkvW), bias: v(p.qkvB), rows: rows, inDim: dim, outDim: 3 * dim)
+        Dense.forward(gemm, out: qkv, inp: xw, weight: v(p.qkvW), bias: v(p.qkvB), rows: wrows, inDim: dim, outDim: 3 * dim)
         relIndex.withUnsafeBufferPointer { idx in
             WindowAttention.expandBias(bias: bias, table: v(p.table), index: idx.baseAddress!, heads: heads, tokens: geo.windowArea)
         }
@@ -91,7 +92,7 @@ final class SwinBlock {
             WindowAttention.forward(out: attnOut, probs: probs, qkv: qkv, bias: bias, mask: m.isEmpty ? nil : m.baseAddress,
                                     shape: attnShape(batch: batch))
         }
-        Dense.forward(gemm, out: s.a, inp: attnOut, weight: v(p.projW), bias: v(p.projB), rows: rows, inDim: dim, outDim: dim)
+        Dense.forward(gemm, out: s.a, inp: attnOut, weight: v(p.projW), bias: v(p.projB), rows: wrows, inDim: dim, outDim: dim)
         dropped = training && dropProb > 0
         if dropped {
             DropPath.draw(scale: scale1, batch: batch, prob: dropProb, rng: &rng)
@@ -99,7 +100,7 @@ final class SwinBlock {
         }
         map.withUnsafeBufferPointer { m in
             WindowPartition.residual(out: x1, x: x, branch: s.a, scale: dropped ? scale1 : nil, map: m.baseAddress!,
-                                     batch: batch, tokens: geo.tokens, channels: dim)
+                                     batch: batch, tokens: geo.tokens, rows: geo.windowRows, channels: dim)
         }
         LayerNorm.forward(out: ln2, mean: mean2, rstd: rstd2, inp: x1, weight: v(p.norm2W), bias: v(p.norm2B), rows: rows, dim: dim)
         Dense.forward(gemm, out: hid, inp: ln2, weight: v(p.fc1W), bias: v(p.fc1B), rows: rows, inDim: dim, outDim: hidden)
@@ -110,7 +111,8 @@ final class SwinBlock {
 
     /// `dstream` holds d(out) on entry and d(x) on return; `x` is the block input saved by the caller.
     func backward(dstream: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, batch: Int, scratch s: SwinScratch) {
-        let rows = batch * geo.tokens, v = { self.store.value($0) }, g = { self.store.grad($0) }
+        let rows = batch * geo.tokens, wrows = batch * geo.windowRows
+        let v = { self.store.value($0) }, g = { self.store.grad($0) }
         // MLP branch.
         DropPath.branchBackward(dbranch: s.a, dout: dstream, scale: dropped ? scale2 : nil, batch: batch, perSample: geo.tokens * dim)
         Dense.backward(gemm, dinp: s.wide, dweight: g(p.fc2W), dbias: g(p.fc2B), dout: s.a, inp: act, weight: v(p.fc2W),
@@ -123,19 +125,19 @@ final class SwinBlock {
         // Attention branch.
         map.withUnsafeBufferPointer { m in
             WindowPartition.residualBackward(dbranch: s.a, dout: dstream, scale: dropped ? scale1 : nil, map: m.baseAddress!,
-                                             batch: batch, tokens: geo.tokens, channels: dim)
+                                             batch: batch, tokens: geo.tokens, rows: geo.windowRows, channels: dim)
         }
         Dense.backward(gemm, dinp: s.b, dweight: g(p.projW), dbias: g(p.projB), dout: s.a, inp: attnOut, weight: v(p.projW),
-                        rows: rows, inDim: dim, outDim: dim)
+                        rows: wrows, inDim: dim, outDim: dim)
         relIndex.withUnsafeBufferPointer { idx in
             WindowAttention.backward(dqkv: s.qkv, dtable: g(p.table), dscores: s.scores, dout: s.b, probs: probs, qkv: qkv,
                                      index: idx.baseAddress!, shape: attnShape(batch: batch))
         }
         Dense.backward(gemm, dinp: s.a, dweight: g(p.qkvW), dbias: g(p.qkvB), dout: s.qkv, inp: xw, weight: v(p.qkvW),
-                        rows: rows, inDim: dim, outDim: 3 * dim)
+                        rows: wrows, inDim: dim, outDim: 3 * dim)
         map.withUnsafeBufferPointer { m in
-            WindowPartition.backward(dinp: s.b, dout: s.a, map: m.baseAddress!, batch: batch, tokens: geo.tokens, channels: dim,
-                                     accumulate: false)
+            WindowPartition.backward(dinp: s.b, dout: s.a, map: m.baseAddress!, batch: batch, tokens: geo.tokens,
+                                     rows: geo.windowRows, channels: dim, accumulate: false)
         }
         LayerNorm.backward(dinp: dstream, dweight: g(p.norm1W), dbias: g(p.norm1B), dout: s.b, inp: x, weight: v(p.norm1W),
                            mean: mean1, rstd: rstd1, rows: rows, dim: dim)

@@ -14,7 +14,17 @@ final class SwinEncoderTests: XCTestCase {
     }
 
     func testFiniteDifferencesThroughEncoder() throws {
-        let cfg = smallConfig(dropPath: 0.4)
+        try checkEncoderGradients(smallConfig(dropPath: 0.4))
+    }
+
+    /// Stage resolutions that are not multiples of the window: zero padding after the shift
+    /// (10×12 → 12×12 at window 4; 5×6 → 8×8 with shift 2 on both axes).
+    func testFiniteDifferencesWithWindowPadding() throws {
+        try checkEncoderGradients(SwinConfig(imageSize: [40, 48], patchSize: 4, embedDim: 8, depths: [2, 2], numHeads: [2, 4],
+                                             windowSize: 4, embeddingSize: 5, dropPathRate: 0.3))
+    }
+
+    func checkEncoderGradients(_ cfg: SwinConfig, file: StaticString = #filePath, line: UInt = #line) throws {
         let batch = 3
         let model = try SwinEncoder(config: cfg, batch: batch)
         model.initialize(seed: 7)
@@ -39,7 +49,7 @@ final class SwinEncoderTests: XCTestCase {
         let idx = stride(from: 5, to: input.count, by: input.count / 40).map { $0 }
         let num = TestSupport.numericGradient(input, eps: 1e-2, indices: idx, loss)
         let err = TestSupport.relativeError(idx.map { dinput[$0] }, idx.map { num[$0] })
-        XCTAssertLessThan(err, 2e-2, "input gradient")
+        XCTAssertLessThan(err, 2e-2, "input gradient", file: file, line: line)
         // A few coordinates of every parameter tensor.
         var analytic: [Float] = [], numeric: [Float] = []
         for v in model.params.views {
@@ -52,8 +62,8 @@ final class SwinEncoderTests: XCTestCase {
                 analytic.append(model.params.grad(v)[k]); numeric.append(Float((fp - fm) / 2e-2))
             }
         }
-        XCTAssertLessThan(TestSupport.relativeError(analytic, numeric), 2e-2, "parameter gradients")
-        XCTAssertGreaterThan(numeric.map { abs($0) }.max()!, 1e-3)
+        XCTAssertLessThan(TestSupport.relativeError(analytic, numeric), 2e-2, "parameter gradients", file: file, line: line)
+        XCTAssertGreaterThan(numeric.map { abs($0) }.max()!, 1e-3, file: file, line: line)
     }
 
     func testBuffersReusedAndSmallerBatch() throws {

@@ -216,8 +216,12 @@ final class SwinKernelGradientTests: XCTestCase {
         // timm's relative_position_index for a 2×2 window.
         let r = try WindowGeometry(height: 2, width: 2, window: 2, shift: 0)
         XCTAssertEqual(r.relativeIndex, [4, 3, 1, 0, 5, 4, 2, 1, 7, 6, 4, 3, 8, 7, 5, 4])
-        XCTAssertThrowsError(try WindowGeometry(height: 12, width: 16, window: 8, shift: 0)) { e in
-            XCTAssertTrue("\(e)".contains("12×16"), "\(e)")
-        }
+        // 12×10 with window 8 and shift 4: padded to 16×16 after the shift (timm 1.0); padding rows are −1.
+        let p = try WindowGeometry(height: 12, width: 10, window: 8, shift: 4)
+        XCTAssertEqual([p.paddedH, p.paddedW, p.windowsPerSample, p.windowRows, p.tokens], [16, 16, 4, 256, 120])
+        XCTAssertEqual(p.tokenOfRow.filter { $0 < 0 }.count, 256 - 120)
+        XCTAssertEqual(Set(p.tokenOfRow.filter { $0 >= 0 }), Set((0..<120).map { Int32($0) }))
+        XCTAssertEqual(p.mask.count, 4 * 64 * 64)
+        XCTAssertThrowsError(try WindowGeometry(height: 8, width: 8, window: 4, shift: 4))
     }
 }
