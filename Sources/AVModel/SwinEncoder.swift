@@ -264,9 +264,11 @@ extension SwinConfig {
         for s in 0..<depths.count {
             let c = Double(stageDim(s))
             if s > 0 { h /= 2; w /= 2; f += 2 * Double(h * w) * 4 * Double(stageDim(s - 1)) * c }
-            let t = Double(h * w), n = Double(min(h, windowSize) * min(w, windowSize))
+            let (wh, ww) = (min(h, windowSize), min(w, windowSize))
+            let t = Double(h * w), n = Double(wh * ww)
+            let tp = Double((h + wh - 1) / wh * wh * ((w + ww - 1) / ww * ww))  // window rows incl. padding
             let hidden = Double(Int(c * Double(mlpRatio)))
-            f += Double(depths[s]) * (2 * t * (4 * c * c + 2 * c * hidden) + 4 * t * n * c)
+            f += Double(depths[s]) * (2 * tp * 4 * c * c + 2 * t * 2 * c * hidden + 4 * tp * n * c)
         }
         return f + 2 * Double(finalDim * embeddingSize)
     }
