@@ -6,7 +6,8 @@ public enum GemmThreading: String, Sendable, CaseIterable {
     case blas
     /// Our own threads split the rows (forward, input gradient) or output features (weight
     /// gradient) and each chunk calls single-threaded BLAS: one thread pool for everything, no
-    /// OpenBLAS workers spinning while our loops run.
+    /// OpenBLAS workers spinning while our loops run. The encoder's default (swin-t, 2 threads:
+    /// ~4.0 vs ~3.3 samples/s in the same run).
     case rows
 }
 

@@ -46,7 +46,7 @@ final class SwinBlock {
     // Saved activations.
     let mean1, rstd1, xw, qkv, probs, attnOut, x1, mean2, rstd2, ln2, hid, act, bias, scale1, scale2: UnsafeMutablePointer<Float>
     var dropped = false
-    var gemm = GemmThreading.blas
+    var gemm = GemmThreading.rows
 
     init(store: ParameterStore, prefix: String, geo: WindowGeometry, dim: Int, heads: Int, hidden: Int,
          dropProb: Float, maxBatch: Int, plan: BufferPlan) {
