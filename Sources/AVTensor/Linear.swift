@@ -34,19 +34,37 @@ public enum Linear {
 
 /// Small reductions shared by kernels.
 public enum Reduce {
-    /// `acc[c] += Σ_r x[r, c]`.
+    /// `acc[c] += Σ_r x[r, c]`. Row chunks run in parallel, each summing into its own partial
+    /// row (SIMD16), which are then added to `acc`.
     @inlinable
     public static func addColumnSums(_ acc: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, rows: Int, cols: Int) {
-        // Parallel over column blocks (each thread owns its slice of `acc`).
-        let box = UncheckedBox((acc, x))
-        Threads.parallelFor((cols + 15) / 16, minChunk: max(1, 4096 / max(1, rows))) { range in
-            let (acc, x) = box.value
-            let lo = range.lowerBound * 16, hi = min(cols, range.upperBound * 16)
-            for r in 0..<rows {
-                let row = x + r * cols
-                for c in lo..<hi { acc[c] += row[c] }
+        let chunks = min(Threads.count, max(1, rows * cols / 65_536))
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: max(1, chunks * cols)) { tmp in
+            let part = tmp.baseAddress!
+            part.initialize(repeating: 0, count: chunks * cols)
+            let box = UncheckedBox((part, x))
+            Threads.parallelFor(chunks) { range in
+                let (part, x) = box.value
+                for c in range {
+                    for r in (rows * c / chunks)..<(rows * (c + 1) / chunks) { add(part + c * cols, x + r * cols, cols) }
+                }
             }
+            for c in 0..<chunks { add(acc, part + c * cols, cols) }
         }
+    }
+
+    /// `y[i] += x[i]` with SIMD16 loads and stores.
+    @inlinable
+    public static func add(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ n: Int) {
+        let yr = UnsafeMutableRawPointer(y), xr = UnsafeRawPointer(x)
+        var i = 0
+        while i + 16 <= n {
+            let v = yr.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+                + xr.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+            yr.storeBytes(of: v, toByteOffset: i * 4, as: SIMD16<Float>.self)
+            i += 16
+        }
+        while i < n { y[i] += x[i]; i += 1 }
     }
 
     /// Σ x[i] with SIMD16 accumulators.
