@@ -1,11 +1,6 @@
 import AVTensor
 import ArgumentParser
 
-/// `avtool bench …`: throughput benchmarks (never timed tests).
-struct Bench: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Benchmarks.", subcommands: [BenchGemm.self, BenchLoss.self, BenchFrontend.self, BenchLoader.self])
-}
-
 /// Linear forward+backward throughput next to raw sgemm peak, measured in the same run.
 struct BenchGemm: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "gemm",

@@ -1,0 +1,131 @@
+import AVTensor
+
+/// SIMD16 elementary functions for the encoder's hot loops (exp for softmax, erf-GELU).
+/// Accuracy: `exp` ≈ 2 ulp (Cephes expf polynomial), erf from Abramowitz–Stegun 7.1.26
+/// (|error| ≤ 1.5e-7).
+public enum FastMath {
+    public typealias V = SIMD16<Float>
+
+    /// e^x for each lane (inputs clamped to [−87.3, 88.7]).
+    @inlinable @inline(__always)
+    public static func exp(_ x0: V) -> V {
+        let lo = V(repeating: -87.3), hi = V(repeating: 87.3)
+        var x = x0.replacing(with: lo, where: x0 .< lo)
+        x.replace(with: hi, where: x .> hi)
+        // Round x·log2(e) to an integer k with the 1.5·2²³ trick; its bits then hold k.
+        let magic: Float = 12_582_912
+        let t = x * 1.44269504088896341 + magic
+        let k = t - magic
+        let r = x - k * 0.693359375 + k * 2.12194440e-4
+        var p = V(repeating: 1.9875691500e-4)
+        p = p * r + 1.3981999507e-3
+        p = p * r + 8.3334519073e-3
+        p = p * r + 4.1665795894e-2
+        p = p * r + 1.6666665459e-1
+        p = p * r + 5.0000001201e-1
+        p = p * (r * r) + r + 1
+        let ki = unsafeBitCast(t, to: SIMD16<Int32>.self) &- 0x4B40_0000
+        let scale = unsafeBitCast((ki &+ 127) &<< 23, to: V.self)
+        return p * scale
+    }
+
+    /// Normal CDF Φ(x) and e^{−x²/2} for each lane.
+    @inlinable @inline(__always)
+    public static func phi(_ x: V) -> (cdf: V, gauss: V) {
+        let z = x * 0.70710678118654752
+        let bits = unsafeBitCast(z, to: SIMD16<UInt32>.self)
+        let sign = bits & 0x8000_0000
+        let az = unsafeBitCast(bits & 0x7FFF_FFFF, to: V.self)
+        let t = 1 / (1 + 0.3275911 * az)
+        var poly = V(repeating: 1.061405429)
+        poly = poly * t - 1.453152027
+        poly = poly * t + 1.421413741
+        poly = poly * t - 0.284496736
+        poly = poly * t + 0.254829592
+        poly = poly * t
+        let g = exp(-(az * az))
+        let e = 1 - poly * g
+        let erf = unsafeBitCast(unsafeBitCast(e, to: SIMD16<UInt32>.self) | sign, to: V.self)
+        return (0.5 * (1 + erf), g)
+    }
+
+    /// In-place softmax of `n` floats.
+    @inlinable
+    public static func softmaxInPlace(_ x: UnsafeMutablePointer<Float>, _ n: Int) {
+        let raw = UnsafeMutableRawPointer(x)
+        var i = 0
+        var mv = V(repeating: -.infinity)
+        while i + 16 <= n {
+            let v = raw.loadUnaligned(fromByteOffset: i * 4, as: V.self)
+            mv.replace(with: v, where: v .> mv)
+            i += 16
+        }
+        var m = mv.max()
+        while i < n { m = Swift.max(m, x[i]); i += 1 }
+        i = 0
+        var sv = V(repeating: 0)
+        while i + 16 <= n {
+            let e = exp(raw.loadUnaligned(fromByteOffset: i * 4, as: V.self) - m)
+            raw.storeBytes(of: e, toByteOffset: i * 4, as: V.self)
+            sv += e
+            i += 16
+        }
+        var s = sv.sum()
+        while i < n { let e = expScalar(x[i] - m); x[i] = e; s += e; i += 1 }
+        let inv = 1 / s
+        i = 0
+        while i + 16 <= n {
+            raw.storeBytes(of: raw.loadUnaligned(fromByteOffset: i * 4, as: V.self) * inv, toByteOffset: i * 4, as: V.self)
+            i += 16
+        }
+        while i < n { x[i] *= inv; i += 1 }
+    }
+
+    @inlinable @inline(__always)
+    public static func expScalar(_ x: Float) -> Float { exp(V(repeating: x))[0] }
+}
+
+/// GELU (exact erf form, as PyTorch's default) with SIMD16 math. Backward overwrites `dinp`.
+public enum FastGELU {
+    @inlinable
+    public static func forward(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, count: Int) {
+        let box = UncheckedBox((out, inp))
+        Threads.parallelFor((count + 15) / 16, minChunk: 1024) { range in
+            let (out, inp) = box.value
+            for blk in range {
+                let i = blk * 16
+                if i + 16 <= count {
+                    let x = UnsafeRawPointer(inp + i).loadUnaligned(as: FastMath.V.self)
+                    UnsafeMutableRawPointer(out + i).storeBytes(of: x * FastMath.phi(x).cdf, as: FastMath.V.self)
+                } else {
+                    for j in i..<count { let x = inp[j]; out[j] = x * FastMath.phi(FastMath.V(repeating: x)).cdf[0] }
+                }
+            }
+        }
+    }
+
+    /// `dinp = dout · (Φ(x) + x · φ(x))` (overwrites).
+    @inlinable
+    public static func backward(dinp: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
+                                dout: UnsafePointer<Float>, count: Int) {
+        let box = UncheckedBox((dinp, inp, dout))
+        Threads.parallelFor((count + 15) / 16, minChunk: 1024) { range in
+            let (dinp, inp, dout) = box.value
+            for blk in range {
+                let i = blk * 16
+                if i + 16 <= count {
+                    let x = UnsafeRawPointer(inp + i).loadUnaligned(as: FastMath.V.self)
+                    let g = UnsafeRawPointer(dout + i).loadUnaligned(as: FastMath.V.self)
+                    let (cdf, gauss) = FastMath.phi(x)
+                    UnsafeMutableRawPointer(dinp + i).storeBytes(of: g * (cdf + x * gauss * 0.39894228040143268),
+                                                                 as: FastMath.V.self)
+                } else {
+                    for j in i..<count {
+                        let (cdf, gauss) = FastMath.phi(FastMath.V(repeating: inp[j]))
+                        dinp[j] = dout[j] * (cdf[0] + inp[j] * gauss[0] * 0.39894228040143268)
+                    }
+                }
+            }
+        }
+    }
+}

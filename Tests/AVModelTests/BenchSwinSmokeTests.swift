@@ -1,0 +1,23 @@
+import XCTest
+import Foundation
+import TestSupport
+
+/// `avtool bench swin` runs end to end on the tiny preset (a smoke test, not a timing test) and
+/// rejects bad options with a clear message.
+final class BenchSwinSmokeTests: XCTestCase {
+    func testBenchRunsAndRejectsBadPreset() throws {
+        let avtool = TestSupport.productsDir.appendingPathComponent("avtool").path
+        XCTAssertTrue(FileManager.default.isExecutableFile(atPath: avtool), "build avtool first: \(avtool)")
+        let (status, out) = try TestSupport.run(avtool, ["bench", "swin", "--preset", "tiny", "--batch", "2", "--steps", "1",
+                                                         "--threads", "1", "--gemm", "blas,rows"])
+        XCTAssertEqual(status, 0, out)
+        XCTAssertTrue(out.contains("MiB per sample"), out)
+        XCTAssertTrue(out.contains("      1  blas") && out.contains("      1  rows"), out)
+        let (bad, msg) = try TestSupport.run(avtool, ["bench", "swin", "--preset", "swin-xl"])
+        XCTAssertNotEqual(bad, 0)
+        XCTAssertTrue(msg.contains("unknown preset 'swin-xl'"), msg)
+        let (odd, oddMsg) = try TestSupport.run(avtool, ["bench", "swin", "--preset", "tiny", "--image", "68x64", "--memory-only"])
+        XCTAssertNotEqual(odd, 0)
+        XCTAssertTrue(oddMsg.contains("17×16"), oddMsg)
+    }
+}
