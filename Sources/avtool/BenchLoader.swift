@@ -32,7 +32,7 @@ struct BenchLoader: ParsableCommand {
         c.sampleRate = fe.sampleRate; c.dim = 512; c.captions = 5; c.frames = 10; c.shardSize = 32
         let out = try DemoDataset.make(in: dir, config: c)
         let featurizer = try LogMelFeaturizer(fe)
-        print(String(format: "%d clips of %.1f s at %d Hz, image %d×%d, D=512 K=5 F=10 float16, batch %d; shared machine, noisy",
+        print(String(format: "%d clips of %.1f s at %d Hz, image %d×%d, D=512 K=5 F=10 float16, batch %d",
                      out.train.clips, clipSeconds, fe.sampleRate, fe.imageHeight, fe.imageWidth, batch))
 
         // Front-end alone, one thread.
