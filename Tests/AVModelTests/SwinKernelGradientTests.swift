@@ -8,12 +8,10 @@ import TestSupport
 final class SwinKernelGradientTests: XCTestCase {
     func check(_ name: String, analytic: [Float], numeric: [Float], tol: Double = 3e-3,
                file: StaticString = #filePath, line: UInt = #line) {
-        let err = TestSupport.relativeError(analytic, numeric)
-        XCTAssertLessThan(err, tol, "\(name): relative error \(err)", file: file, line: line)
-        XCTAssertGreaterThan(numeric.map { abs($0) }.max() ?? 0, 1e-4, "\(name): gradient is trivially zero", file: file, line: line)
+        GradientCheck.assertMatches(name, analytic: analytic, numeric: numeric, tol: tol, file: file, line: line)
     }
 
-    func dotD(_ a: [Float], _ b: [Float]) -> Double { zip(a, b).reduce(0) { $0 + Double($1.0) * Double($1.1) } }
+    func dotD(_ a: [Float], _ b: [Float]) -> Double { GradientCheck.dot(a, b) }
 
     func testWindowAttentionWithBiasAndMask() throws {
         // 4×8 tokens, window 4, shift 2: the height is not larger than the window, so only the

@@ -5,15 +5,12 @@ import TestSupport
 /// Finite-difference gradient checks for every forward/backward kernel pair. Each check uses the
 /// scalar L = Σ out ⊙ r for a random r, so backward runs with dout = r.
 final class KernelGradientTests: XCTestCase {
-    /// Compares analytic and numeric gradients (relative error).
     func check(_ name: String, analytic: [Float], numeric: [Float], tol: Double = 2e-3,
                file: StaticString = #filePath, line: UInt = #line) {
-        let err = TestSupport.relativeError(analytic, numeric)
-        XCTAssertLessThan(err, tol, "\(name): relative error \(err)", file: file, line: line)
-        XCTAssertGreaterThan(numeric.map { abs($0) }.max() ?? 0, 1e-4, "\(name): gradient is trivially zero", file: file, line: line)
+        GradientCheck.assertMatches(name, analytic: analytic, numeric: numeric, tol: tol, file: file, line: line)
     }
 
-    func dotD(_ a: [Float], _ b: [Float]) -> Double { zip(a, b).reduce(0) { $0 + Double($1.0) * Double($1.1) } }
+    func dotD(_ a: [Float], _ b: [Float]) -> Double { GradientCheck.dot(a, b) }
 
     func testLinear() {
         let (rows, i, o) = (5, 7, 4)
