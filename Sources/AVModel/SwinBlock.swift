@@ -104,7 +104,7 @@ final class SwinBlock {
         }
         LayerNorm.forward(out: ln2, mean: mean2, rstd: rstd2, inp: x1, weight: v(p.norm2W), bias: v(p.norm2B), rows: rows, dim: dim)
         Dense.forward(gemm, out: hid, inp: ln2, weight: v(p.fc1W), bias: v(p.fc1B), rows: rows, inDim: dim, outDim: hidden)
-        FastGELU.forward(out: act, inp: hid, count: rows * hidden)
+        GELU.forward(out: act, inp: hid, count: rows * hidden)
         Dense.forward(gemm, out: s.a, inp: act, weight: v(p.fc2W), bias: v(p.fc2B), rows: rows, inDim: hidden, outDim: dim)
         DropPath.residual(out: out, x: x1, branch: s.a, scale: dropped ? scale2 : nil, batch: batch, perSample: geo.tokens * dim)
     }
@@ -117,7 +117,7 @@ final class SwinBlock {
         DropPath.branchBackward(dbranch: s.a, dout: dstream, scale: dropped ? scale2 : nil, batch: batch, perSample: geo.tokens * dim)
         Dense.backward(gemm, dinp: s.wide, dweight: g(p.fc2W), dbias: g(p.fc2B), dout: s.a, inp: act, weight: v(p.fc2W),
                         rows: rows, inDim: hidden, outDim: dim)
-        FastGELU.backward(dinp: s.wide, inp: hid, dout: s.wide, count: rows * hidden)
+        GELU.backward(dinp: s.wide, inp: hid, dout: s.wide, count: rows * hidden, accumulate: false)
         Dense.backward(gemm, dinp: s.b, dweight: g(p.fc1W), dbias: g(p.fc1B), dout: s.wide, inp: ln2, weight: v(p.fc1W),
                         rows: rows, inDim: dim, outDim: hidden)
         LayerNorm.backward(dinp: dstream, dweight: g(p.norm2W), dbias: g(p.norm2B), dout: s.b, inp: x1, weight: v(p.norm2W),

@@ -124,7 +124,7 @@ public enum WindowAttention {
             } else {
                 for j in 0..<cols { r[j] += b[j] }
             }
-            FastMath.softmaxInPlace(r, cols)
+            Softmax.forward(out: r, inp: r, rows: 1, cols: cols)
         }
     }
 }

@@ -189,21 +189,6 @@ final class SwinKernelGradientTests: XCTestCase {
         XCTAssertTrue(kept.allSatisfy { abs($0 - 1 / 0.75) < 1e-6 })
     }
 
-    func testFastMath() {
-        let xs = (0..<4000).map { Float($0 - 2000) * 0.01 }
-        var g = [Float](repeating: 0, count: xs.count), dg = [Float](repeating: 0, count: xs.count)
-        FastGELU.forward(out: &g, inp: xs, count: xs.count)
-        FastGELU.backward(dinp: &dg, inp: xs, dout: [Float](repeating: 1, count: xs.count), count: xs.count)
-        for (i, x) in xs.enumerated() {
-            let xd = Double(x), cdf = 0.5 * (1 + erf(xd / 2.squareRoot()))
-            XCTAssertEqual(Double(g[i]), xd * cdf, accuracy: 1e-6 * max(1, abs(xd)), "gelu(\(x))")
-            XCTAssertEqual(Double(dg[i]), cdf + xd * exp(-xd * xd / 2) / (2 * Double.pi).squareRoot(), accuracy: 2e-6, "gelu'(\(x))")
-        }
-        for x in stride(from: Float(-80), through: 80, by: 0.37) {
-            XCTAssertEqual(Double(FastMath.expScalar(x)), exp(Double(x)), accuracy: 3e-7 * exp(Double(x)), "exp(\(x))")
-        }
-    }
-
     func testGeometry() throws {
         // Window shrinks per axis to the resolution, shift 0 there (timm 1.0).
         let g = try WindowGeometry(height: 2, width: 16, window: 8, shift: 4)

@@ -1,4 +1,5 @@
 import XCTest
+import Foundation
 import AVTensor
 import TestSupport
 
@@ -123,6 +124,22 @@ final class KernelGradientTests: XCTestCase {
         var dx = [Float](repeating: 0, count: x.count)
         MeanPool.backward(dinp: &dx, dout: r, batch: batch, tokens: tokens, channels: ch)
         check("meanpool", analytic: dx, numeric: TestSupport.numericGradient(x) { f($0) })
+    }
+
+    /// The vectorised GELU, its derivative and exp against Double references over a wide range.
+    func testFastMathAccuracy() {
+        let xs = (0..<4000).map { Float($0 - 2000) * 0.01 }
+        var g = [Float](repeating: 0, count: xs.count), dg = [Float](repeating: 0, count: xs.count)
+        GELU.forward(out: &g, inp: xs, count: xs.count)
+        GELU.backward(dinp: &dg, inp: xs, dout: [Float](repeating: 1, count: xs.count), count: xs.count)
+        for (i, x) in xs.enumerated() {
+            let xd = Double(x), cdf = 0.5 * (1 + erf(xd / 2.squareRoot()))
+            XCTAssertEqual(Double(g[i]), xd * cdf, accuracy: 1e-6 * max(1, abs(xd)), "gelu(\(x))")
+            XCTAssertEqual(Double(dg[i]), cdf + xd * exp(-xd * xd / 2) / (2 * Double.pi).squareRoot(), accuracy: 2e-6, "gelu'(\(x))")
+        }
+        for x in stride(from: Float(-80), through: 80, by: 0.37) {
+            XCTAssertEqual(Double(FastMath.expScalar(x)), exp(Double(x)), accuracy: 3e-7 * exp(Double(x)), "exp(\(x))")
+        }
     }
 
     func testParameterStoreLayout() {

@@ -1,6 +1,4 @@
-import AVTensor
-
-/// SIMD16 elementary functions for the encoder's hot loops (exp for softmax, erf-GELU).
+/// SIMD16 elementary functions for hot loops (exp for softmax, the normal CDF for GELU).
 /// Accuracy: `exp` ≈ 2 ulp (Cephes expf polynomial), erf from Abramowitz–Stegun 7.1.26
 /// (|error| ≤ 1.5e-7).
 public enum FastMath {
@@ -85,47 +83,3 @@ public enum FastMath {
     public static func expScalar(_ x: Float) -> Float { exp(V(repeating: x))[0] }
 }
 
-/// GELU (exact erf form, as PyTorch's default) with SIMD16 math. Backward overwrites `dinp`.
-public enum FastGELU {
-    @inlinable
-    public static func forward(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, count: Int) {
-        let box = UncheckedBox((out, inp))
-        Threads.parallelFor((count + 15) / 16, minChunk: 1024) { range in
-            let (out, inp) = box.value
-            for blk in range {
-                let i = blk * 16
-                if i + 16 <= count {
-                    let x = UnsafeRawPointer(inp + i).loadUnaligned(as: FastMath.V.self)
-                    UnsafeMutableRawPointer(out + i).storeBytes(of: x * FastMath.phi(x).cdf, as: FastMath.V.self)
-                } else {
-                    for j in i..<count { let x = inp[j]; out[j] = x * FastMath.phi(FastMath.V(repeating: x)).cdf[0] }
-                }
-            }
-        }
-    }
-
-    /// `dinp = dout · (Φ(x) + x · φ(x))` (overwrites).
-    @inlinable
-    public static func backward(dinp: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
-                                dout: UnsafePointer<Float>, count: Int) {
-        let box = UncheckedBox((dinp, inp, dout))
-        Threads.parallelFor((count + 15) / 16, minChunk: 1024) { range in
-            let (dinp, inp, dout) = box.value
-            for blk in range {
-                let i = blk * 16
-                if i + 16 <= count {
-                    let x = UnsafeRawPointer(inp + i).loadUnaligned(as: FastMath.V.self)
-                    let g = UnsafeRawPointer(dout + i).loadUnaligned(as: FastMath.V.self)
-                    let (cdf, gauss) = FastMath.phi(x)
-                    UnsafeMutableRawPointer(dinp + i).storeBytes(of: g * (cdf + x * gauss * 0.39894228040143268),
-                                                                 as: FastMath.V.self)
-                } else {
-                    for j in i..<count {
-                        let (cdf, gauss) = FastMath.phi(FastMath.V(repeating: inp[j]))
-                        dinp[j] = dout[j] * (cdf[0] + inp[j] * gauss[0] * 0.39894228040143268)
-                    }
-                }
-            }
-        }
-    }
-}
