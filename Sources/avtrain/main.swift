@@ -18,9 +18,11 @@ do {
     exit(CommandLine.arguments.contains("--help") || CommandLine.arguments.contains("-h") ? 0 : 2)
 }
 
-// Under mpirun (OpenMPI sets OMPI_COMM_WORLD_SIZE) every rank joins MPI_COMM_WORLD; an error on
-// any rank aborts the whole job. Alone, the same code runs with a single-rank communicator.
-if ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_SIZE"] != nil {
+// Under mpirun (OpenMPI sets OMPI_COMM_WORLD_SIZE) or srun (PMIx/PMI set PMIX_RANK/PMI_RANK)
+// every rank joins MPI_COMM_WORLD; an error on any rank aborts the whole job. Alone, the same
+// code runs with a single-rank communicator.
+let env = ProcessInfo.processInfo.environment
+if env["OMPI_COMM_WORLD_SIZE"] != nil || env["PMIX_RANK"] != nil || env["PMI_RANK"] != nil {
     try MPICommunicator.run { comm in _ = try TrainJob.run(options, comm: comm) }
 } else {
     do {
