@@ -149,7 +149,8 @@ public final class Trainer {
         if comm.rank == 0 {
             log("avtrain: \(comm.size) rank(s) × batch \(config.data.batchPerRank) = global batch \(comm.size * config.data.batchPerRank), "
                 + "\(bpe) steps/epoch, \(totalSteps) steps; model \(config.model.preset) \(model.config.imageSize) → \(model.config.embeddingSize), "
-                + "\(model.params.parameterCount) parameters; \(Threads.count) thread(s)/rank; out \(config.train.outDir)")
+                + "\(model.params.parameterCount) parameters, activations \(Trainer.mib(model.plan.bytes + (ema?.plan.bytes ?? 0))) MiB/rank; "
+                + "\(Threads.count) thread(s)/rank; out \(config.train.outDir)")
         }
         clock = Stopwatch()
         lastLog = (step, 0)
@@ -230,6 +231,8 @@ public final class Trainer {
         history.append(m)
         return m
     }
+
+    static func mib(_ bytes: Int) -> Int { (bytes + (1 << 20) - 1) >> 20 }
 
     /// Σ g² in Double over chunks (each chunk's SIMD16 Float dot is exact enough).
     static func sumOfSquares(_ g: UnsafePointer<Float>, _ n: Int) -> Double {
