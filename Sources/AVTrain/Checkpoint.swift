@@ -39,6 +39,8 @@ extension Trainer {
         let dir = config.train.outDir
         let path = URL(fileURLWithPath: dir).appendingPathComponent(Checkpoints.fileName(step: step)).path
         if comm.rank == 0 {
+            let watch = Stopwatch()
+            defer { log("checkpoint \(path) (\(String(format: "%.1f", watch.seconds)) s)") }
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             var w = SafetensorsWriter(metadata: checkpointMetadata())
             func add(_ prefix: String, _ base: UnsafeMutablePointer<Float>) {
