@@ -67,7 +67,7 @@ let package = Package(
         .testTarget(name: "AVDistTests", dependencies: ["AVDist", "AVMPI", "TestSupport"]),
         .testTarget(name: "AVLossTests", dependencies: ["AVLoss", "AVDist", "AVMPI", "TestSupport"]),
         .testTarget(name: "AVDataTests", dependencies: ["AVData", "AVHDF5", "AVAudio", "AVTensor", "AVSafetensors", "TestSupport"]),
-        .testTarget(name: "AVTrainTests", dependencies: ["AVTrain", "TestSupport"]),
+        .testTarget(name: "AVTrainTests", dependencies: ["AVTrain", "AVData", "AVDist", "AVSafetensors", "AVTensor", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

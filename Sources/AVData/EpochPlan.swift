@@ -1,10 +1,11 @@
 import AVTensor
 
 /// Which clips each rank sees in an epoch: a permutation of all clip ids drawn from (seed, epoch),
-/// cut into `worldSize` equal contiguous slices (drop-last: the N mod worldSize clips at the end of
-/// the permutation are left out this epoch, and a different set next epoch), and each slice cut
-/// into whole batches (a rank's last partial batch is dropped too, so every rank steps the same
-/// number of times).
+/// cut into global batches of G = worldSize × batchSize clips (drop-last: the N mod G clips at the
+/// end of the permutation are left out this epoch, and a different set next epoch). Global batch s
+/// is perm[s·G ..< (s+1)·G] and rank r takes its part perm[s·G + r·B ..< s·G + (r+1)·B], so the
+/// global batch of a step is the same for every world size with the same G (a 2-rank run sees the
+/// data a 1-rank run with twice the batch sees).
 public struct EpochPlan: Sendable {
     /// Total clips, this rank, the number of ranks and the batch size per rank.
     public let clips: Int, rank: Int, worldSize: Int, batchSize: Int
@@ -14,10 +15,10 @@ public struct EpochPlan: Sendable {
         self.clips = clips; self.rank = rank; self.worldSize = worldSize; self.batchSize = batchSize
     }
 
-    /// Clips per rank per epoch (before cutting into batches).
-    public var perRank: Int { clips / worldSize }
-    /// Batches per rank per epoch.
-    public var batches: Int { perRank / batchSize }
+    /// Clips per global batch (all ranks).
+    public var globalBatch: Int { worldSize * batchSize }
+    /// Batches per rank per epoch (= global batches per epoch).
+    public var batches: Int { clips / globalBatch }
 
     /// The seed of everything random in (seed, epoch, stream, index).
     public static func mix(_ a: UInt64, _ b: UInt64, _ c: UInt64 = 0, _ d: UInt64 = 0) -> UInt64 {
@@ -40,7 +41,12 @@ public struct EpochPlan: Sendable {
     /// This rank's clip ids for `epoch`, in delivery order (`batches * batchSize` of them).
     public func share(seed: UInt64, epoch: Int) -> ArraySlice<Int32> {
         let p = EpochPlan.permutation(clips: clips, seed: seed, epoch: epoch)
-        let start = rank * perRank
-        return p[start..<(start + batches * batchSize)]
+        var mine: [Int32] = []
+        mine.reserveCapacity(batches * batchSize)
+        for s in 0..<batches {
+            let start = s * globalBatch + rank * batchSize
+            mine.append(contentsOf: p[start..<(start + batchSize)])
+        }
+        return mine[...]
     }
 }

@@ -74,8 +74,9 @@ public final class ShardedLoader: @unchecked Sendable {
         options.log("skipping bad clip: \(e)")
     }
 
-    /// Starts reading `epoch` on background threads; pull batches with `next()`.
-    public func epoch(_ epoch: Int) -> EpochStream { EpochStream(loader: self, epoch: epoch) }
+    /// Starts reading `epoch` on background threads from batch `from` on (a resumed run starts
+    /// mid-epoch; the batches are those an uninterrupted epoch delivers there); pull them with `next()`.
+    public func epoch(_ epoch: Int, from: Int = 0) -> EpochStream { EpochStream(loader: self, epoch: epoch, from: from) }
 
     /// The batches of `epoch` as a sequence of results (an error ends the sequence).
     public func batches(epoch: Int) -> AnySequence<Result<Batch, Error>> {
@@ -99,7 +100,7 @@ public final class EpochStream {
     let pipeline: EpochPipeline
     public var epoch: Int { pipeline.epoch }
 
-    init(loader: ShardedLoader, epoch: Int) { pipeline = EpochPipeline(loader: loader, epoch: epoch) }
+    init(loader: ShardedLoader, epoch: Int, from: Int) { pipeline = EpochPipeline(loader: loader, epoch: epoch, from: from) }
     deinit { pipeline.cancel() }
 
     /// The next batch in order, nil after the last; throws the error that stopped the epoch.
@@ -129,11 +130,13 @@ final class EpochPipeline: @unchecked Sendable {
     private var failure: Error?
     private var readerDone = false, cancelled = false
 
-    init(loader: ShardedLoader, epoch: Int) {
+    init(loader: ShardedLoader, epoch: Int, from: Int) {
         self.loader = loader
         self.epoch = epoch
+        let start = min(max(0, from), loader.plan.batches)
+        delivered = start; read = start
         let share = loader.plan.share(seed: loader.seed, epoch: epoch)
-        Thread.detachNewThread { [self] in readerLoop(Array(share)) }
+        Thread.detachNewThread { [self] in readerLoop(Array(share), from: start) }
         for _ in 0..<max(1, loader.options.workers) { Thread.detachNewThread { [self] in workerLoop() } }
     }
 
@@ -158,12 +161,12 @@ final class EpochPipeline: @unchecked Sendable {
 
     // MARK: reader thread (all HDF5 work)
 
-    private func readerLoop(_ share: [Int32]) {
+    private func readerLoop(_ share: [Int32], from: Int) {
         let l = loader.layout, b = loader.plan.batchSize
         let (h, w) = loader.featurizer.imageShape
         var text = [Float](repeating: 0, count: l.captionsPerClip * l.embeddingDim)
         var frames = [Float](repeating: 0, count: l.framesPerClip * l.embeddingDim)
-        for bi in 0..<loader.plan.batches {
+        for bi in from..<loader.plan.batches {
             cond.lock()
             while read - delivered >= max(1, loader.options.prefetchBatches) && !cancelled { cond.wait() }
             let stop = cancelled

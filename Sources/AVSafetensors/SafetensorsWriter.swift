@@ -18,7 +18,12 @@ public struct SafetensorsWriter {
         precondition(shape.reduce(1, *) == floats.count, "\(name): \(floats.count) values for shape \(shape)")
         var d = Data(capacity: floats.count * dtype.size)
         switch dtype {
-        case .f32: for x in floats { withUnsafeBytes(of: x.bitPattern.littleEndian) { d.append(contentsOf: $0) } }
+        case .f32:
+            #if _endian(little)
+            d.append(floats)   // one copy (checkpoints hold hundreds of millions of floats)
+            #else
+            for x in floats { withUnsafeBytes(of: x.bitPattern.littleEndian) { d.append(contentsOf: $0) } }
+            #endif
         case .f16: for x in floats { withUnsafeBytes(of: HalfFloat.toF16(x).littleEndian) { d.append(contentsOf: $0) } }
         case .bf16: for x in floats { withUnsafeBytes(of: HalfFloat.toBF16(x).littleEndian) { d.append(contentsOf: $0) } }
         case .f64: for x in floats { withUnsafeBytes(of: Double(x).bitPattern.littleEndian) { d.append(contentsOf: $0) } }

@@ -26,6 +26,39 @@ final class LoaderTests: XCTestCase {
         }
     }
 
+    /// Step s's global batch (the ranks' batches concatenated in rank order) is the same for any
+    /// split of G = world × B over ranks.
+    func testGlobalBatchDoesNotDependOnWorldSize() {
+        let n = 103, g = 12
+        let one = EpochPlan(clips: n, rank: 0, worldSize: 1, batchSize: g).share(seed: 4, epoch: 1)
+        for world in [2, 3, 4] {
+            let b = g / world
+            let shares = (0..<world).map { Array(EpochPlan(clips: n, rank: $0, worldSize: world, batchSize: b).share(seed: 4, epoch: 1)) }
+            for s in 0..<(n / g) {
+                let global = (0..<world).flatMap { Array(shares[$0][(s * b)..<((s + 1) * b)]) }
+                XCTAssertEqual(global, Array(one[(s * g)..<((s + 1) * g)]), "world \(world), step \(s)")
+            }
+        }
+    }
+
+    /// `epoch(e, from: k)` delivers exactly the batches k... of the full epoch.
+    func testEpochFromMidway() throws {
+        let dir = TestSupport.tempDir()
+        let c = smallDemo()
+        let out = try DemoDataset.make(in: dir.path, config: c)
+        let l = try ShardedLoader(manifestPath: out.trainManifestPath, rank: 0, worldSize: 1, batchPerRank: 4, seed: 2,
+                                  featurizer: WaveformFeaturizer(samples: c.clipSamples))
+        var full: [Batch] = []
+        for r in l.batches(epoch: 1) { full.append(try r.get()) }
+        let s = l.epoch(1, from: 6)
+        var tail: [Batch] = []
+        while let b = try s.next() { tail.append(b) }
+        XCTAssertEqual(tail.count, full.count - 6)
+        XCTAssertEqual(tail.map(\.index), Array(6..<full.count))
+        XCTAssertEqual(tail.map(\.clipIDs), full[6...].map(\.clipIDs))
+        XCTAssertEqual(tail.last?.images.array, full.last?.images.array)
+    }
+
     /// Loads one epoch on each of `world` ranks from the demo set, returning the batches per rank.
     func loadAll(_ manifest: String, world: Int, batch: Int, seed: UInt64 = 5, epoch: Int = 0, samples: Int,
                  options: LoaderOptions = LoaderOptions()) throws -> [[Batch]] {

@@ -1,0 +1,143 @@
+import AVAudio
+
+/// How one config key is typed and stored.
+struct ConfigField {
+    /// The expected type, for errors ("integer", "number", "string", "boolean", "array of numbers").
+    let type: String
+    /// Stores the value; false if it has the wrong type.
+    let set: (inout TrainConfig, TOMLValue) -> Bool
+
+    static func int(_ kp: WritableKeyPath<TrainConfig, Int>) -> ConfigField {
+        ConfigField(type: "integer") { c, v in
+            guard case .integer(let i) = v else { return false }
+            c[keyPath: kp] = i; return true
+        }
+    }
+
+    /// A float key accepts integers too (`lr = 1` is 1.0).
+    static func float(_ kp: WritableKeyPath<TrainConfig, Float>) -> ConfigField {
+        ConfigField(type: "number") { c, v in
+            guard let f = number(v) else { return false }
+            c[keyPath: kp] = f; return true
+        }
+    }
+
+    static func string(_ kp: WritableKeyPath<TrainConfig, String>) -> ConfigField {
+        ConfigField(type: "string") { c, v in
+            guard case .string(let s) = v else { return false }
+            c[keyPath: kp] = s; return true
+        }
+    }
+
+    static func bool(_ kp: WritableKeyPath<TrainConfig, Bool>) -> ConfigField {
+        ConfigField(type: "boolean") { c, v in
+            guard case .boolean(let b) = v else { return false }
+            c[keyPath: kp] = b; return true
+        }
+    }
+
+    static func floats(_ kp: WritableKeyPath<TrainConfig, [Float]>) -> ConfigField {
+        ConfigField(type: "array of numbers") { c, v in
+            guard case .array(let a) = v else { return false }
+            let f = a.compactMap(number)
+            guard f.count == a.count else { return false }
+            c[keyPath: kp] = f; return true
+        }
+    }
+
+    static func number(_ v: TOMLValue) -> Float? {
+        switch v {
+        case .integer(let i): return Float(i)
+        case .float(let d): return Float(d)
+        default: return nil
+        }
+    }
+}
+
+/// The keys of every section.
+enum ConfigSchema {
+    static let sections: [String: [String: ConfigField]] = [
+        "model": [
+            "preset": .string(\.model.preset),
+            "window": .int(\.model.window),
+            "drop_path": .float(\.model.dropPath),
+        ],
+        "data": [
+            "train_manifest": .string(\.data.trainManifest),
+            "batch_per_rank": .int(\.data.batchPerRank),
+            "workers": .int(\.data.workers),
+            "prefetch": .int(\.data.prefetch),
+            "on_bad_clip": .string(\.data.onBadClip),
+            "synth_if_missing": .bool(\.data.synthIfMissing),
+        ],
+        "frontend": frontend,
+        "loss": [
+            "audio_text": .float(\.loss.audioText),
+            "audio_image": .float(\.loss.audioImage),
+            "audio_audio": .float(\.loss.audioAudio),
+            "weak_kd": .float(\.loss.weakKD),
+            "momentum_kd": .float(\.loss.momentumKD),
+            "tau_kd": .float(\.loss.tauKD),
+            "logit_scale_init": .float(\.loss.logitScaleInit),
+            "ema_momentum": .float(\.loss.emaMomentum),
+        ],
+        "optim": [
+            "optimizer": .string(\.optim.optimizer),
+            "lr": .float(\.optim.lr),
+            "weight_decay": .float(\.optim.weightDecay),
+            "betas": .floats(\.optim.betas),
+            "eps": .float(\.optim.eps),
+            "momentum": .float(\.optim.momentum),
+            "warmup_steps": .int(\.optim.warmupSteps),
+            "schedule": .string(\.optim.schedule),
+            "min_lr": .float(\.optim.minLR),
+            "grad_clip": .float(\.optim.gradClip),
+        ],
+        "train": [
+            "epochs": .int(\.train.epochs),
+            "steps": .int(\.train.steps),
+            "seed": .int(\.train.seed),
+            "threads": .int(\.train.threads),
+            "log_every": .int(\.train.logEvery),
+            "checkpoint_every": .int(\.train.checkpointEvery),
+            "keep_last": .int(\.train.keepLast),
+            "out_dir": .string(\.train.outDir),
+            "max_bad_steps": .int(\.train.maxBadSteps),
+        ],
+    ]
+
+    /// `[frontend]` keys (snake_case) → `FrontEndConfig` fields.
+    static let frontend: [String: ConfigField] = [
+        "sample_rate": .int(\.frontend.sampleRate),
+        "n_fft": .int(\.frontend.nFFT),
+        "win_length": .int(\.frontend.winLength),
+        "hop_length": .int(\.frontend.hopLength),
+        "n_mels": .int(\.frontend.nMels),
+        "fmin": .float(\.frontend.fmin),
+        "fmax": .float(\.frontend.fmax),
+        "mel_scale": .string(\.frontend.melScale),
+        "mel_norm": .string(\.frontend.melNorm),
+        "clip_samples": .int(\.frontend.clipSamples),
+        "pad": .string(\.frontend.pad),
+        "fold": .bool(\.frontend.fold),
+        "image_height": .int(\.frontend.imageHeight),
+        "image_width": .int(\.frontend.imageWidth),
+        "norm_mean": .float(\.frontend.normMean),
+        "norm_std": .float(\.frontend.normStd),
+        "freq_masks": .int(\.frontend.freqMasks),
+        "freq_max_fraction": .float(\.frontend.freqMaxFraction),
+        "time_masks": .int(\.frontend.timeMasks),
+        "time_max_fraction": .float(\.frontend.timeMaxFraction),
+        "time_warp": .int(\.frontend.timeWarp),
+    ]
+
+    /// `FrontEndConfig` field name → config key, for its validation errors.
+    static let frontendNames: [String: String] = [
+        "sampleRate": "sample_rate", "nFFT": "n_fft", "winLength": "win_length", "hopLength": "hop_length",
+        "nMels": "n_mels", "fmin": "fmin", "fmax": "fmax", "melScale": "mel_scale", "melNorm": "mel_norm",
+        "clipSamples": "clip_samples", "pad": "pad", "fold": "fold", "imageHeight": "image_height",
+        "imageWidth": "image_width", "normMean": "norm_mean", "normStd": "norm_std", "freqMasks": "freq_masks",
+        "freqMaxFraction": "freq_max_fraction", "timeMasks": "time_masks", "timeMaxFraction": "time_max_fraction",
+        "timeWarp": "time_warp",
+    ]
+}

@@ -1,0 +1,46 @@
+import Foundation
+import AVLoss
+
+extension Trainer {
+    /// Rank 0: every `log_every` steps (and at the last step) a progress line and a JSONL record in
+    /// out_dir/metrics.jsonl (one object per logged step).
+    func report(_ m: StepMetrics) {
+        guard comm.rank == 0, !m.skipped, m.step % config.train.logEvery == 0 || m.step == totalSteps || m.step == 1 else { return }
+        let now = clock.seconds
+        let steps = m.step - lastLog.step
+        let global = comm.size * config.data.batchPerRank
+        let rate = steps > 0 && now > lastLog.time ? Double(steps * global) / (now - lastLog.time) : 0
+        let perStep = steps > 0 ? (now - lastLog.time) / Double(steps) : 0
+        lastLog = (m.step, now)
+        let eta = perStep * Double(totalSteps - m.step)
+        let terms = LossTerm.allCases.compactMap { t in m.values[t.rawValue].map { "\(t.rawValue) \(Trainer.f4($0))" } }
+        log("step \(m.step)/\(totalSteps) epoch \(m.epoch + 1) | loss \(Trainer.f4(m.total)) (" + terms.joined(separator: ", ")
+            + ") | s \(String(format: "%.2f", m.scale)) | lr \(String(format: "%.3e", m.lr)) | |g| \(Trainer.f4(m.gradNorm))"
+            + " | \(String(format: "%.1f", rate)) samples/s | ETA \(Trainer.duration(eta))")
+        var record: [String: Any] = ["step": m.step, "epoch": m.epoch + 1, "loss": Double(m.total), "logit_scale": Double(m.scale),
+                                     "lr": Double(m.lr), "grad_norm": Double(m.gradNorm), "samples_per_s": rate,
+                                     "skipped_steps": skippedSteps, "time_s": now]
+        for (k, v) in m.values { record[k] = Double(v) }
+        if let data = try? JSONSerialization.data(withJSONObject: record, options: [.sortedKeys]) {
+            appendLine(data, to: URL(fileURLWithPath: config.train.outDir).appendingPathComponent("metrics.jsonl").path)
+        }
+    }
+
+    func appendLine(_ data: Data, to path: String) {
+        let fm = FileManager.default
+        try? fm.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        if !fm.fileExists(atPath: path) { _ = fm.createFile(atPath: path, contents: nil) }
+        guard let h = FileHandle(forWritingAtPath: path) else { return }
+        defer { try? h.close() }
+        h.seekToEndOfFile()
+        h.write(data + Data("\n".utf8))
+    }
+
+    static func f4(_ x: Float) -> String { String(format: "%.4f", x) }
+
+    static func duration(_ s: Double) -> String {
+        guard s.isFinite else { return "?" }
+        let t = Int(s.rounded())
+        return t >= 3600 ? String(format: "%dh%02dm", t / 3600, (t / 60) % 60) : String(format: "%dm%02ds", t / 60, t % 60)
+    }
+}

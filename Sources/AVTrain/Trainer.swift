@@ -1,0 +1,253 @@
+import Foundation
+import AVTensor
+import AVModel
+import AVDist
+import AVData
+import AVLoss
+
+/// A training run that cannot go on (bad data set-up, too many non-finite steps, bad checkpoint).
+public struct TrainError: Error, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// What one step did (identical on every rank: the losses and the gradient norm are global).
+public struct StepMetrics: Sendable {
+    /// The step number after this step (1 for the first).
+    public var step: Int
+    public var epoch: Int
+    /// Unweighted value of each active term, and the weighted total.
+    public var values: [String: Float]
+    public var total: Float
+    /// The logit scale s = min(exp(logit_scale), 100) used.
+    public var scale: Float
+    public var lr: Float
+    /// Global gradient norm before clipping.
+    public var gradNorm: Float
+    /// True if the step was skipped (non-finite loss or gradient).
+    public var skipped: Bool
+}
+
+/// The training loop of SPEC §6 for one rank: loader → one encoder forward over [images;
+/// augmented] (2B rows; B when audio_audio is off) → optional EMA teacher → `contrastiveObjective`
+/// over the global batch → backward → SUM all-reduce of the parameter gradients → global-norm
+/// clipping → non-finite check → optimiser step with warmup + cosine LR → EMA update.
+///
+/// Every rank builds the same model from the same seed and then takes rank 0's values (broadcast),
+/// so the replicas start identical and stay identical (every rank applies the same summed
+/// gradient). Randomness: data choices come from (seed, epoch, clip) in the loader, drop path from
+/// (seed, step, rank), so a run resumed from a checkpoint continues exactly.
+public final class Trainer {
+    public let config: TrainConfig
+    public let comm: Communicator
+    public let loader: ShardedLoader
+    public let model: SwinEncoder
+    /// The momentum (EMA) teacher, only when momentum_kd > 0.
+    public let ema: SwinEncoder?
+    /// The learnable raw logit scale (one value, no weight decay).
+    public let logitScale = ParameterStore()
+    public let optimizer: Optimizer
+    let scaleOptimizer: Optimizer
+    public let schedule: LRSchedule
+    public let totalSteps: Int
+    /// Batches consumed so far (optimiser steps taken + steps skipped).
+    public internal(set) var step = 0
+    public internal(set) var skippedSteps = 0
+    var consecutiveBad = 0
+    /// Every step's metrics (all ranks).
+    public private(set) var history: [StepMetrics] = []
+    /// Where rank 0's progress lines go.
+    public var log: (String) -> Void = { print($0); fflush(stdout) }
+    let useAugmented: Bool
+    let input: Tensor, dout: Tensor
+    let weights: LossWeights
+    var clock = Stopwatch()
+    var lastLog = (step: 0, time: 0.0)
+    public internal(set) var lastCheckpointStep = -1
+
+    /// Builds the loader, the model (and EMA teacher) and the optimiser for `comm.rank` of `comm.size`.
+    public init(config: TrainConfig, comm: Communicator) throws {
+        self.config = config
+        self.comm = comm
+        let manifest = try Trainer.prepareData(config, comm: comm)
+        let layout = manifest.layout
+        if layout.sampleRate != config.frontend.sampleRate {
+            throw ConfigError(location: config.origins["frontend.sample_rate"] ?? "default", key: "frontend.sample_rate",
+                              reason: "is \(config.frontend.sampleRate) Hz but the data (\(manifest.path)) is \(layout.sampleRate) Hz")
+        }
+        var opts = LoaderOptions(training: true, workers: config.data.workers, prefetchBatches: config.data.prefetch,
+                                 onBadClip: config.data.onBadClip == "skip" ? .skip : .stop)
+        opts.log = { fputs("rank \(comm.rank): \($0)\n", stderr) }
+        loader = try ShardedLoader(manifest: manifest, rank: comm.rank, worldSize: comm.size, batchPerRank: config.data.batchPerRank,
+                                   seed: UInt64(config.train.seed), featurizer: try LogMelFeaturizer(config.frontend), options: opts)
+        let swin = try Trainer.swinConfig(config, embeddingDim: layout.embeddingDim)
+        weights = config.loss.weights
+        useAugmented = weights.audioAudio != 0
+        let b = config.data.batchPerRank
+        model = try SwinEncoder(config: swin, batch: useAugmented ? 2 * b : b)
+        ema = weights.momentumKD != 0 ? try SwinEncoder(config: swin, batch: b, forwardOnly: true) : nil
+        let hw = swin.imageSize[0] * swin.imageSize[1]
+        input = Tensor([(useAugmented ? 2 : 1) * b, hw])
+        dout = Tensor([(useAugmented ? 2 : 1) * b, swin.embeddingSize])
+
+        // Identical initialisation: same seed everywhere, then rank 0's values to be safe.
+        model.initialize(seed: UInt64(config.train.seed))
+        try comm.broadcast(model.params.values.buffer, root: 0)
+        ema?.params.values.ptr.update(from: model.params.values.ptr, count: model.params.count)
+        _ = logitScale.declare("logit_scale", [1], decay: false)
+        logitScale.allocate()
+        logitScale.values.ptr[0] = config.loss.logitScaleInit
+
+        let o = config.optim
+        func make(_ count: Int, _ wd: Float) -> Optimizer {
+            o.optimizer == "sgd" ? SGD(count: count, lr: o.lr, momentum: o.momentum, weightDecay: wd)
+                : AdamW(count: count, lr: o.lr, beta1: o.betas[0], beta2: o.betas[1], eps: o.eps, weightDecay: wd)
+        }
+        optimizer = make(model.params.count, o.weightDecay)
+        scaleOptimizer = make(logitScale.count, 0)
+        totalSteps = config.train.steps > 0 ? config.train.steps : config.train.epochs * loader.batchesPerEpoch
+        schedule = LRSchedule(peak: o.lr, minLR: o.minLR, warmupSteps: o.warmupSteps, totalSteps: totalSteps,
+                              cosine: o.schedule == "cosine")
+    }
+
+    /// The encoder's config: the preset with the config's overrides, the front-end's image size
+    /// and the data's embedding width.
+    public static func swinConfig(_ config: TrainConfig, embeddingDim: Int) throws -> SwinConfig {
+        guard var s = SwinConfig.preset(config.model.preset) else {
+            throw ConfigError(location: config.origins["model.preset"] ?? "default", key: "model.preset", reason: "unknown preset")
+        }
+        s.imageSize = [config.frontend.imageHeight, config.frontend.imageWidth]
+        s.inChannels = 1
+        s.embeddingSize = embeddingDim
+        if config.model.window > 0 { s.windowSize = config.model.window }
+        if config.model.dropPath >= 0 { s.dropPathRate = config.model.dropPath }
+        return s
+    }
+
+    /// Loads the training manifest; with `synth_if_missing`, rank 0 first builds the demo set.
+    static func prepareData(_ config: TrainConfig, comm: Communicator) throws -> Manifest {
+        let path = config.data.trainManifest
+        if !FileManager.default.fileExists(atPath: path) {
+            guard config.data.synthIfMissing else {
+                throw TrainError("training manifest \(path) not found ([data] train_manifest). Make the demo data with "
+                                 + "`.build/release/avtool data synth --out Datasets/data/demo`, or set [data] synth_if_missing = true")
+            }
+            let root = URL(fileURLWithPath: path).deletingLastPathComponent().deletingLastPathComponent().path
+            if comm.rank == 0 {
+                fputs("avtrain: \(path) is missing; synthesising the demo dataset into \(root) (avtool data synth defaults)\n", stderr)
+                _ = try DemoDataset.make(in: root, config: DemoConfig())
+            }
+            try comm.barrier()
+        }
+        return try Manifest.load(path)
+    }
+
+    /// Trains until `totalSteps`, writing checkpoints every `checkpoint_every` steps and at the end.
+    public func run() throws {
+        let bpe = loader.batchesPerEpoch
+        if comm.rank == 0 {
+            log("avtrain: \(comm.size) rank(s) × batch \(config.data.batchPerRank) = global batch \(comm.size * config.data.batchPerRank), "
+                + "\(bpe) steps/epoch, \(totalSteps) steps; model \(config.model.preset) \(model.config.imageSize) → \(model.config.embeddingSize), "
+                + "\(model.params.parameterCount) parameters, activations \(Trainer.mib(model.plan.bytes + (ema?.plan.bytes ?? 0))) MiB/rank; "
+                + "\(Threads.count) thread(s)/rank; out \(config.train.outDir)")
+        }
+        clock = Stopwatch()
+        lastLog = (step, 0)
+        while step < totalSteps {
+            let stream = loader.epoch(step / bpe, from: step % bpe)
+            var got = 0
+            while step < totalSteps, let batch = try stream.next() {
+                got += 1
+                let m = try trainStep(batch)
+                report(m)
+                if config.train.checkpointEvery > 0 && step % config.train.checkpointEvery == 0 { try saveCheckpoint() }
+            }
+            stream.cancel()
+            if got == 0 { throw TrainError("epoch \(step / bpe) delivered no batches") }
+        }
+        if lastCheckpointStep != step { try saveCheckpoint() }
+    }
+
+    /// One optimiser step on this rank's `batch` (a collective: every rank calls it together).
+    @discardableResult
+    public func trainStep(_ batch: Batch) throws -> StepMetrics {
+        let b = batch.size, d = model.config.embeddingSize, hw = model.inputCount
+        precondition(b == config.data.batchPerRank, "batch of \(b), expected \(config.data.batchPerRank)")
+        input.ptr.update(from: batch.images.ptr, count: b * hw)
+        if useAugmented { (input.ptr + b * hw).update(from: batch.augmented.ptr, count: b * hw) }
+        model.params.zeroGrads()
+        logitScale.zeroGrads()
+        var rng = Rng(seed: EpochPlan.mix(UInt64(config.train.seed), UInt64(step), UInt64(comm.rank), 11))
+        let out = model.forward(input: input.ptr, batch: useAugmented ? 2 * b : b, training: true, rng: &rng)
+        let x = Array(UnsafeBufferPointer(start: out, count: b * d))
+        let xAug = useAugmented ? Array(UnsafeBufferPointer(start: out + b * d, count: b * d)) : []
+        var xMomentum: [Float] = []
+        if let ema {
+            let o = ema.forward(input: input.ptr, batch: b, training: false, rng: &rng)
+            xMomentum = Array(UnsafeBufferPointer(start: o, count: b * d))
+        }
+        let inputs = LossInputs(dim: d, x: x, xAug: xAug, xMomentum: xMomentum, text: batch.text.array,
+                                image: batch.image.array, weakImage: batch.weakImage.array)
+        let res = try contrastiveObjective(local: inputs, logitScale: logitScale.values.ptr[0], weights: weights, comm: comm)
+        res.gradX.withUnsafeBufferPointer { dout.ptr.update(from: $0.baseAddress!, count: b * d) }
+        if useAugmented { res.gradXAug.withUnsafeBufferPointer { (dout.ptr + b * d).update(from: $0.baseAddress!, count: b * d) } }
+        model.backward(dout: dout.ptr)
+        // The objective's gradients are already those of the global-batch loss for this rank's
+        // clips, so the sum over ranks is the full parameter gradient. gradLogitScale is global.
+        try comm.allReduce(model.params.grads.buffer)
+        logitScale.grads.ptr[0] = res.gradLogitScale
+        let norm = Float((Trainer.sumOfSquares(model.params.grads.ptr, model.params.count)
+                          + Double(res.gradLogitScale * res.gradLogitScale)).squareRoot())
+        let epoch = step / loader.batchesPerEpoch
+        let lr = schedule.lr(at: step)
+        step += 1
+        var m = StepMetrics(step: step, epoch: epoch, values: res.values, total: res.total, scale: res.scale, lr: lr,
+                            gradNorm: norm, skipped: false)
+        guard res.total.isFinite && norm.isFinite else {
+            m.skipped = true
+            skippedSteps += 1; consecutiveBad += 1
+            if comm.rank == 0 {
+                log("step \(step): skipped (loss \(res.total), gradient norm \(norm) not finite); \(consecutiveBad) in a row, \(skippedSteps) in all")
+            }
+            history.append(m)
+            if consecutiveBad >= config.train.maxBadSteps {
+                throw TrainError("\(consecutiveBad) consecutive steps with a non-finite loss or gradient (max_bad_steps = \(config.train.maxBadSteps)); stopping at step \(step)")
+            }
+            return m
+        }
+        consecutiveBad = 0
+        let clip = config.optim.gradClip
+        if clip > 0 && norm > clip {
+            let f = clip / norm
+            let g = model.params.grads.ptr
+            for i in 0..<model.params.count { g[i] *= f }
+            logitScale.grads.ptr[0] *= f
+        }
+        optimizer.lr = lr; optimizer.update(model.params)
+        scaleOptimizer.lr = lr; scaleOptimizer.update(logitScale)
+        if let ema { Trainer.emaUpdate(ema.params.values.ptr, toward: model.params.values.ptr, count: model.params.count,
+                                       momentum: config.loss.emaMomentum) }
+        history.append(m)
+        return m
+    }
+
+    static func mib(_ bytes: Int) -> Int { (bytes + (1 << 20) - 1) >> 20 }
+
+    /// Σ g² in Double over chunks (each chunk's SIMD16 Float dot is exact enough).
+    static func sumOfSquares(_ g: UnsafePointer<Float>, _ n: Int) -> Double {
+        var total = 0.0, i = 0
+        while i < n {
+            let c = min(65_536, n - i)
+            total += Double(Reduce.dot(g + i, g + i, c))
+            i += c
+        }
+        return total
+    }
+
+    /// ema ← m·ema + (1 − m)·p.
+    static func emaUpdate(_ e: UnsafeMutablePointer<Float>, toward p: UnsafePointer<Float>, count: Int, momentum m: Float) {
+        let a = 1 - m
+        for i in 0..<count { e[i] = m * e[i] + a * p[i] }
+    }
+}

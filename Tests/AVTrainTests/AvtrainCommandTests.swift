@@ -1,0 +1,55 @@
+import XCTest
+import Foundation
+import AVTrain
+import TestSupport
+
+/// The built `avtrain` executable: under a real `mpirun -n 2`, alone with --resume, and on a bad config.
+final class AvtrainCommandTests: XCTestCase {
+    var avtrain: String { TestSupport.productsDir.appendingPathComponent("avtrain").path }
+
+    func writeConfig(extra: String = "") throws -> (config: String, out: String) {
+        let dir = TestSupport.tempDir("avtrain-cli")
+        let out = dir.appendingPathComponent("run").path
+        let config = dir.appendingPathComponent("tiny.toml").path
+        try (TinyRun.toml(manifest: try TinyRun.data(), out: out) + extra).write(toFile: config, atomically: true, encoding: .utf8)
+        return (config, out)
+    }
+
+    func testTwoRanksUnderMpirunThenResume() throws {
+        let mpirun = try XCTUnwrap(TestSupport.mpirun, "mpirun not installed (Launch/setup.sh installs openmpi-bin)")
+        XCTAssertTrue(FileManager.default.isExecutableFile(atPath: avtrain), "build avtrain first: \(avtrain)")
+        let (config, out) = try writeConfig()
+        let (status, text) = try TestSupport.run(mpirun, ["-n", "2", avtrain, "--config", config, "--set", "data.batch_per_rank=8",
+                                                          "--set", "train.steps=6", "--set", "train.log_every=3"], env: TestSupport.mpiEnv)
+        XCTAssertEqual(status, 0, text)
+        XCTAssertTrue(text.contains("2 rank(s) × batch 8 = global batch 16"), text)
+        XCTAssertEqual(text.components(separatedBy: "step 6/6 epoch 2 | loss ").count, 2, "rank 0 alone prints progress: \(text)")
+        XCTAssertTrue(text.contains("step 3/6 epoch 1 | loss "), text)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/step-00000006.safetensors"), text)
+        XCTAssertEqual(try String(contentsOfFile: out + "/metrics.jsonl", encoding: .utf8).split(separator: "\n").count, 3)
+        // Alone, two more steps from the latest checkpoint (same global batch: 1 × 16).
+        let (s2, t2) = try TestSupport.run(avtrain, ["--config", config, "--set", "train.steps=8", "--set", "train.log_every=1",
+                                                     "--resume", "latest"])
+        XCTAssertEqual(s2, 0, t2)
+        XCTAssertTrue(t2.contains("resumed from \(out)/step-00000006.safetensors at step 6"), t2)
+        XCTAssertTrue(t2.contains("step 7/8 epoch 2") && t2.contains("step 8/8 epoch 2"), t2)
+        XCTAssertFalse(t2.contains("step 6/8"), t2)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/step-00000008.safetensors"), t2)
+    }
+
+    func testBadConfigNamesFileLineAndKey() throws {
+        let (config, _) = try writeConfig(extra: "bogus_key = 3\n")
+        let (status, text) = try TestSupport.run(avtrain, ["--config", config])
+        XCTAssertEqual(status, 1, text)
+        let line = try String(contentsOfFile: config, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+            .firstIndex { $0.hasPrefix("bogus_key") }! + 1
+        XCTAssertTrue(text.contains("\(config):\(line): train.bogus_key: unknown key"), text)
+        let (good, _) = try writeConfig()
+        let (s2, t2) = try TestSupport.run(avtrain, ["--config", good, "--set", "optim.lr=fast"])
+        XCTAssertEqual(s2, 1, t2)
+        XCTAssertTrue(t2.contains("--set: optim.lr: expected number, got string"), t2)
+        let (s3, t3) = try TestSupport.run(avtrain, [])
+        XCTAssertEqual(s3, 2, t3)
+        XCTAssertTrue(t3.contains("--config is required"), t3)
+    }
+}

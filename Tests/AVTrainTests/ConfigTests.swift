@@ -1,0 +1,182 @@
+import XCTest
+import Foundation
+import AVTrain
+
+final class TOMLTests: XCTestCase {
+    func testValuesCommentsAndSections() throws {
+        let text = """
+            # a comment
+            top = 1
+            [a]
+            s = "x # not a comment \\" q"   # trailing comment
+            lit = 'C:\\path'
+            i = -1_000
+            f = 2.5e-3
+            g = 3.0
+            t = true
+            arr = [1, 2.5, "z", [false]]
+            [b.c]
+            empty = []
+            """
+        let e = try TOML.parse(text, file: "t.toml")
+        let byPath = Dictionary(uniqueKeysWithValues: e.map { ($0.path, $0) })
+        XCTAssertEqual(byPath["top"]?.value, .integer(1))
+        XCTAssertEqual(byPath["a.s"]?.value, .string("x # not a comment \" q"))
+        XCTAssertEqual(byPath["a.lit"]?.value, .string("C:\\path"))
+        XCTAssertEqual(byPath["a.i"]?.value, .integer(-1000))
+        XCTAssertEqual(byPath["a.f"]?.value, .float(2.5e-3))
+        XCTAssertEqual(byPath["a.g"]?.value, .float(3))
+        XCTAssertEqual(byPath["a.t"]?.value, .boolean(true))
+        XCTAssertEqual(byPath["a.arr"]?.value, .array([.integer(1), .float(2.5), .string("z"), .array([.boolean(false)])]))
+        XCTAssertEqual(byPath["b.c.empty"]?.value, .array([]))
+        XCTAssertEqual(byPath["a.f"]?.location, "t.toml:7")
+    }
+
+    func testSyntaxErrorsNameTheLine() {
+        for (text, line, needle) in [("[a]\nx = \"open", 2, "unterminated string"), ("x = 1\ny = yes", 2, "strings need quotes"),
+                                     ("\n\nnot a pair", 3, "expected 'key = value'"), ("a = 1\na = 2", 2, "given twice"),
+                                     ("a = [1, 2", 1, "unterminated array"), ("[[t]]", 1, "arrays of tables"),
+                                     ("a = {x = 1}", 1, "inline tables"), ("a = 1 2", 1, "unexpected text")] {
+            XCTAssertThrowsError(try TOML.parse(text, file: "f.toml"), text) { e in
+                let c = e as? ConfigError
+                XCTAssertEqual(c?.location, "f.toml:\(line)", text)
+                XCTAssertTrue("\(e)".contains(needle), "\(e)")
+            }
+        }
+    }
+}
+
+final class TrainConfigTests: XCTestCase {
+    func error(_ text: String, overrides: [String] = []) -> ConfigError? {
+        do { _ = try TrainConfig.parse(text, file: "c.toml", overrides: overrides); return nil } catch { return error as? ConfigError }
+    }
+
+    func testReadsEverySection() throws {
+        let c = try TrainConfig.parse("""
+            [model]
+            preset = "swin-t"
+            window = 4
+            [data]
+            train_manifest = "x/train/manifest.json"
+            batch_per_rank = 8
+            on_bad_clip = "skip"
+            [frontend]
+            n_mels = 32
+            image_height = 128
+            clip_samples = 40000
+            [loss]
+            audio_audio = 0.5
+            momentum_kd = 1
+            [optim]
+            optimizer = "sgd"
+            lr = 1
+            betas = [0.8, 0.99]
+            [train]
+            steps = 100
+            out_dir = "runs/x"
+            """, file: "c.toml")
+        XCTAssertEqual(c.model.preset, "swin-t"); XCTAssertEqual(c.model.window, 4)
+        XCTAssertEqual(c.data.batchPerRank, 8); XCTAssertEqual(c.data.onBadClip, "skip")
+        XCTAssertEqual(c.frontend.nMels, 32); XCTAssertEqual(c.frontend.imageHeight, 128); XCTAssertEqual(c.frontend.clipSamples, 40000)
+        XCTAssertEqual(c.loss.audioAudio, 0.5); XCTAssertEqual(c.loss.momentumKD, 1); XCTAssertEqual(c.loss.audioText, 1)
+        XCTAssertEqual(c.optim.optimizer, "sgd"); XCTAssertEqual(c.optim.lr, 1); XCTAssertEqual(c.optim.betas, [0.8, 0.99])
+        XCTAssertEqual(c.train.steps, 100); XCTAssertEqual(c.train.outDir, "runs/x")
+        XCTAssertEqual(c.origins["optim.lr"], "c.toml:17")
+    }
+
+    func testUnknownKeyWrongTypeAndBadValueNameFileLineAndKey() {
+        var e = error("[optim]\nlr = 1e-3\nlearning_rate = 2")
+        XCTAssertEqual(e?.location, "c.toml:3"); XCTAssertEqual(e?.key, "optim.learning_rate")
+        XCTAssertTrue(e?.reason.contains("unknown key") == true, "\(String(describing: e))")
+        e = error("[optimiser]\nlr = 1")
+        XCTAssertEqual(e?.location, "c.toml:2"); XCTAssertTrue(e?.reason.contains("unknown section [optimiser]") == true)
+        e = error("[data]\n\nbatch_per_rank = \"32\"")
+        XCTAssertEqual(e?.location, "c.toml:3"); XCTAssertEqual(e?.key, "data.batch_per_rank")
+        XCTAssertTrue(e?.reason.contains("expected integer, got string") == true, "\(String(describing: e))")
+        e = error("[optim]\noptimizer = \"adam\"")
+        XCTAssertEqual(e?.location, "c.toml:2"); XCTAssertEqual(e?.key, "optim.optimizer")
+        e = error("[optim]\nbetas = [0.9]")
+        XCTAssertEqual(e?.key, "optim.betas")
+        e = error("[frontend]\nn_mels = 48\nfold = true")   // image_height 256 is not a multiple of 48
+        XCTAssertEqual(e?.key, "frontend.image_height"); XCTAssertEqual(e?.location, "default")
+        e = error("[frontend]\nwin_length = 4000")
+        XCTAssertEqual(e?.key, "frontend.win_length"); XCTAssertEqual(e?.location, "c.toml:2")
+        e = error("[model]\npreset = \"huge\"")
+        XCTAssertEqual(e?.key, "model.preset"); XCTAssertTrue(e?.reason.contains("swin-b") == true)
+        e = error("[loss]\naudio_text = 0\naudio_image = 0")
+        XCTAssertTrue(e?.reason.contains("every loss weight is zero") == true)
+    }
+
+    func testSetOverrides() throws {
+        let c = try TrainConfig.parse("[optim]\nlr = 1e-3\n", file: "c.toml",
+                                      overrides: ["optim.lr=5e-4", "optim.optimizer=sgd", "train.out_dir=runs/a b", "optim.betas=[0.5, 0.6]"])
+        XCTAssertEqual(c.optim.lr, 5e-4); XCTAssertEqual(c.optim.optimizer, "sgd"); XCTAssertEqual(c.train.outDir, "runs/a b")
+        XCTAssertEqual(c.optim.betas, [0.5, 0.6]); XCTAssertEqual(c.origins["optim.lr"], "--set")
+        XCTAssertEqual(error("", overrides: ["optim.lr"])?.location, "--set")
+        XCTAssertEqual(error("", overrides: ["optim.rate=1"])?.key, "optim.rate")
+        XCTAssertEqual(error("", overrides: ["train.steps=many"])?.reason.contains("expected integer"), true)
+        XCTAssertEqual(error("", overrides: ["optim.lr=-1"])?.location, "--set")
+    }
+
+    func testResolvedConfigJSONRoundTrips() throws {
+        let c = try TrainConfig.parse("[loss]\nweak_kd = 0.25\n[frontend]\nn_mels = 128\nimage_height = 256", file: "c.toml")
+        var back = try JSONDecoder().decode(TrainConfig.self, from: Data(c.json().utf8))
+        XCTAssertEqual(back.origins, [:])
+        back.origins = c.origins
+        XCTAssertEqual(back, c)
+        XCTAssertTrue(c.json().contains("\"weakKD\":0.25"))
+    }
+
+    func testCommandLine() throws {
+        let o = try TrainOptions.parse(["--config", "a.toml", "--set", "x.y=1", "--set=z.w=2", "--resume", "latest"])
+        XCTAssertEqual(o.configPath, "a.toml"); XCTAssertEqual(o.overrides, ["x.y=1", "z.w=2"]); XCTAssertEqual(o.resume, "latest")
+        XCTAssertThrowsError(try TrainOptions.parse(["--set", "x.y=1"]))
+        XCTAssertThrowsError(try TrainOptions.parse(["--config", "a", "--bogus"]))
+        XCTAssertThrowsError(try TrainOptions.parse(["--config"]))
+    }
+
+    func testLaunchConfigsParse() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        for name in ["demo.toml", "swin-b.toml"] {
+            XCTAssertNoThrow(try TrainConfig.load(path: root.appendingPathComponent("Launch/\(name)").path), name)
+        }
+    }
+}
+
+final class ScheduleAndSGDTests: XCTestCase {
+    func testWarmupThenCosine() {
+        let s = LRSchedule(peak: 1, minLR: 0.1, warmupSteps: 4, totalSteps: 14)
+        XCTAssertEqual(s.lr(at: 0), 0.25, accuracy: 1e-7); XCTAssertEqual(s.lr(at: 3), 1, accuracy: 1e-7)
+        XCTAssertEqual(s.lr(at: 4), 1, accuracy: 1e-7)
+        XCTAssertEqual(s.lr(at: 9), 0.55, accuracy: 1e-6)   // halfway: min + (peak − min)/2
+        XCTAssertEqual(s.lr(at: 14), 0.1, accuracy: 1e-7)
+        XCTAssertEqual(LRSchedule(peak: 2, warmupSteps: 0, totalSteps: 10, cosine: false).lr(at: 7), 2)
+    }
+
+    /// torch.optim.SGD(momentum=0.9, weight_decay=0.1) by hand for two steps; no decay on the bias view.
+    func testSGDMomentumAndCoupledDecay() {
+        let store = ParameterStoreFixture.make()
+        let sgd = SGD(count: store.count, lr: 0.5, momentum: 0.9, weightDecay: 0.1)
+        let w = store.view("w")!, b = store.view("b")!
+        store.value(w)[0] = 1; store.value(b)[0] = 1
+        store.grad(w)[0] = 0.2; store.grad(b)[0] = 0.2
+        sgd.update(store)
+        // step 1: g = 0.2 + 0.1·1 = 0.3, buf = 0.3, p = 1 − 0.15 = 0.85 (bias: g = 0.2, p = 0.9)
+        XCTAssertEqual(store.value(w)[0], 0.85, accuracy: 1e-6); XCTAssertEqual(store.value(b)[0], 0.9, accuracy: 1e-6)
+        sgd.update(store)
+        // step 2: g = 0.2 + 0.085 = 0.285, buf = 0.27 + 0.285 = 0.555, p = 0.85 − 0.2775 = 0.5725
+        XCTAssertEqual(store.value(w)[0], 0.5725, accuracy: 1e-6)
+        // bias: buf = 0.18 + 0.2 = 0.38, p = 0.9 − 0.19 = 0.71
+        XCTAssertEqual(store.value(b)[0], 0.71, accuracy: 1e-6)
+    }
+}
+
+import AVTensor
+enum ParameterStoreFixture {
+    static func make() -> ParameterStore {
+        let s = ParameterStore()
+        s.declare("w", [1], decay: true); s.declare("b", [1], decay: false)
+        s.allocate()
+        return s
+    }
+}
