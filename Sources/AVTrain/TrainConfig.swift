@@ -88,7 +88,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         public var checkpointEvery = 0
         /// `keep_last`: checkpoints kept (older ones are deleted).
         public var keepLast = 3
-        public var outDir = "runs/demo"
+        public var outDir = "Checkpoints/demo"
         /// `max_bad_steps`: consecutive skipped (non-finite) steps before the run stops.
         public var maxBadSteps = 5
     }

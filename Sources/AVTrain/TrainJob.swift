@@ -14,7 +14,7 @@ public struct TrainOptions: Equatable, Sendable {
     public static let usage = """
         usage: avtrain --config FILE [--set section.key=value ...] [--resume latest|PATH]
           --config FILE   TOML training config (see Launch/demo.toml)
-          --set K=V       override one key, e.g. --set optim.lr=3e-4 --set train.out_dir=runs/x (repeatable)
+          --set K=V       override one key, e.g. --set optim.lr=3e-4 --set train.out_dir=Checkpoints/x (repeatable)
           --resume R      continue from checkpoint R, or `latest` in [train] out_dir
         Under mpirun every rank runs this; rank 0 logs and writes checkpoints.
         """
