@@ -4,25 +4,24 @@
 public enum Fold {
     /// Spectrogram [nMels, chunks·width] → image [chunks·nMels, width].
     public static func fold(_ s: [Float], nMels: Int, width: Int, chunks: Int) -> [Float] {
-        precondition(s.count == nMels * chunks * width, "Fold: \(s.count) values ≠ \(nMels)×\(chunks)×\(width)")
-        var out = [Float](repeating: 0, count: s.count)
-        for c in 0..<chunks {
-            for m in 0..<nMels {
-                let src = m * chunks * width + c * width, dst = (c * nMels + m) * width
-                out.replaceSubrange(dst..<(dst + width), with: s[src..<(src + width)])
-            }
-        }
-        return out
+        move(s, nMels: nMels, width: width, chunks: chunks, toImage: true)
     }
 
     /// Image [chunks·nMels, width] → spectrogram [nMels, chunks·width] (inverse of `fold`).
     public static func unfold(_ image: [Float], nMels: Int, width: Int, chunks: Int) -> [Float] {
-        precondition(image.count == nMels * chunks * width, "Fold: \(image.count) values ≠ \(nMels)×\(chunks)×\(width)")
-        var out = [Float](repeating: 0, count: image.count)
+        move(image, nMels: nMels, width: width, chunks: chunks, toImage: false)
+    }
+
+    /// Copies every (mel m, chunk c) run of `width` frames between its spectrogram offset and its
+    /// image offset, in the direction asked for.
+    static func move(_ x: [Float], nMels: Int, width: Int, chunks: Int, toImage: Bool) -> [Float] {
+        precondition(x.count == nMels * chunks * width, "Fold: \(x.count) values ≠ \(nMels)×\(chunks)×\(width)")
+        var out = [Float](repeating: 0, count: x.count)
         for c in 0..<chunks {
             for m in 0..<nMels {
-                let dst = m * chunks * width + c * width, src = (c * nMels + m) * width
-                out.replaceSubrange(dst..<(dst + width), with: image[src..<(src + width)])
+                let spec = m * chunks * width + c * width, image = (c * nMels + m) * width
+                let (src, dst) = toImage ? (spec, image) : (image, spec)
+                out.replaceSubrange(dst..<(dst + width), with: x[src..<(src + width)])
             }
         }
         return out
