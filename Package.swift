@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 // avtrain: distributed training of an audio encoder into the CLIP embedding space.
 // Dependencies point one way: tensor kernels → audio front-end → model → losses → distributed →
-// data → training → checkpoint/export → executables. C libraries are reached only through the
+// data → evaluation/export (AVEval: model + front-end, no MPI/HDF5) → training → executables. C libraries are reached only through the
 // system-library shim targets C*; a target imports a shim only if it needs that library.
 import PackageDescription
 
@@ -19,6 +19,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/swiftcsv/SwiftCSV", from: "0.10.0"),
     ],
     targets: [
         // Native libraries (pkg-config names as Debian ships them).
@@ -44,18 +45,22 @@ let package = Package(
         .target(name: "AVLoss", dependencies: ["AVTensor", "AVDist"], swiftSettings: fast),
         .target(name: "AVData", dependencies: ["AVTensor", "AVAudio", "AVHDF5", "AVSafetensors"],
                 swiftSettings: fast),
-        .target(name: "AVTrain", dependencies: ["AVTensor", "AVModel", "AVDist", "AVData",
-                                                "AVSafetensors", "AVLoss"], swiftSettings: fast),
+        // Evaluation and inference (zero-shot, probe, retrieval, export, embedding): no MPI, no HDF5,
+        // so avembed links only BLAS, FFTW and libsndfile.
+        .target(name: "AVEval", dependencies: ["AVTensor", "AVAudio", "AVModel", "AVSafetensors",
+                                               .product(name: "SwiftCSV", package: "SwiftCSV")], swiftSettings: fast),
+        .target(name: "AVTrain", dependencies: ["AVTensor", "AVAudio", "AVModel", "AVDist", "AVData",
+                                                "AVSafetensors", "AVLoss", "AVEval"], swiftSettings: fast),
 
         // Executables. avembed links no MPI and no HDF5.
         .executableTarget(name: "avtrain", dependencies: ["AVTrain", "AVMPI"], swiftSettings: fast),
         .executableTarget(name: "avembed", dependencies: [
-            "AVTensor", "AVAudio", "AVModel", "AVSafetensors",
+            "AVTensor", "AVAudio", "AVModel", "AVSafetensors", "AVEval",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: fast),
         .executableTarget(name: "avtool", dependencies: [
             "AVTensor", "AVSafetensors", "AVAudio", "AVModel", "AVDist", "AVMPI", "AVHDF5",
-            "AVData", "AVTrain", "AVLoss", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "AVData", "AVTrain", "AVLoss", "AVEval", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: fast),
 
         // Tests (numeric tests are meant to run with `swift test -c release`).
@@ -67,7 +72,9 @@ let package = Package(
         .testTarget(name: "AVDistTests", dependencies: ["AVDist", "AVMPI", "TestSupport"]),
         .testTarget(name: "AVLossTests", dependencies: ["AVLoss", "AVDist", "AVMPI", "TestSupport"]),
         .testTarget(name: "AVDataTests", dependencies: ["AVData", "AVHDF5", "AVAudio", "AVTensor", "AVSafetensors", "TestSupport"]),
-        .testTarget(name: "AVTrainTests", dependencies: ["AVTrain", "AVData", "AVDist", "AVSafetensors", "AVTensor", "TestSupport"]),
+        .testTarget(name: "AVEvalTests", dependencies: ["AVEval", "AVTrain", "AVData", "AVModel", "AVAudio", "AVTensor",
+                                                        "AVSafetensors", "TestSupport"]),
+        .testTarget(name: "AVTrainTests", dependencies: ["AVTrain", "AVEval", "AVData", "AVDist", "AVSafetensors", "AVTensor", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

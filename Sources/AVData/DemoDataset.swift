@@ -1,5 +1,6 @@
 import Foundation
 import AVTensor
+import AVAudio
 import AVSafetensors
 
 /// The built-in demo dataset (`avtool data synth`): synthesised sounds (`DemoSounds`) with CLIP-like
@@ -117,7 +118,8 @@ public enum DemoDataset {
         return (cls, DemoSounds.toInt16(wave), text, image)
     }
 
-    /// Writes `dir/train/`, `dir/eval/` (shards + manifest.json) and `dir/class_embeddings.safetensors`.
+    /// Writes `dir/train/`, `dir/eval/` (shards + manifest.json), `dir/class_embeddings.safetensors` and
+    /// `dir/examples/<class>.wav` (the first eval clip of each class).
     /// `progress` is called after each clip with (clips done, clips total).
     public static func make(in dir: String, config c: DemoConfig, progress: ((Int, Int) -> Void)? = nil) throws -> Output {
         guard c.classes > 0, c.trainPerClass > 0, c.evalPerClass > 0, c.clipSamples > 0, c.dim > 1,
@@ -163,6 +165,13 @@ public enum DemoDataset {
         st.add("class_embedding", shape: [c.totalClasses, c.dim], floats: p.text.flatMap { $0 })
         let ce = dir + "/class_embeddings.safetensors"
         try st.write(to: ce)
+        // One eval clip per class as a WAV file, for trying avembed on a sound file.
+        let examples = dir + "/examples"
+        try FileManager.default.createDirectory(atPath: examples, withIntermediateDirectories: true)
+        for cls in 0..<c.totalClasses {
+            let (_, wave, _, _) = clip(cls, split: 2, c, p, vocabulary: vocabulary)
+            try AudioFile.write(examples + "/\(names[cls]).wav", samples: wave.map { Float($0) / 32768 }, sampleRate: c.sampleRate)
+        }
         return Output(train: manifests[0].0, eval: manifests[1].0, trainManifestPath: manifests[0].1,
                       evalManifestPath: manifests[1].1, classEmbeddingsPath: ce)
     }

@@ -62,7 +62,8 @@ public final class SwinEncoder {
     /// Builds the model for `batch` samples of `config.imageSize`; throws on sizes the windows or
     /// patch merging cannot tile. A `forwardOnly` model (no `backward`; for inference or an EMA
     /// teacher) lets all layers share their buffers, so it needs roughly one layer's activations.
-    public init(config: SwinConfig, batch: Int, forwardOnly: Bool = false) throws {
+    /// `initialize: false` leaves the parameters zero (for callers that load weights next).
+    public init(config: SwinConfig, batch: Int, forwardOnly: Bool = false, initialize: Bool = true) throws {
         self.config = config
         self.forwardOnly = forwardOnly
         plan = BufferPlan(shareAcrossLayers: forwardOnly)
@@ -128,7 +129,7 @@ public final class SwinEncoder {
         normB = p.declare("norm.bias", [fd], decay: false)
         headW = p.declare("head.fc.weight", [c.embeddingSize, fd], decay: true)
         headB = p.declare("head.fc.bias", [c.embeddingSize], decay: false)
-        p.allocate()
+        p.allocate(gradients: !forwardOnly)
         normed = plan.buffer(rowsF * fd, key: "normed"); normMean = plan.buffer(rowsF, key: "normMean")
         normRstd = plan.buffer(rowsF, key: "normRstd")
         pooled = plan.buffer(batch * fd, key: "pooled"); output = plan.buffer(batch * c.embeddingSize, key: "output")
@@ -145,7 +146,7 @@ public final class SwinEncoder {
         dstreamA = scratchBuffer(need.0, "dstreamA"); dstreamB = scratchBuffer(need.0, "dstreamB")
         dpooled = scratchBuffer(batch * fd, "dpooled")
         dpatches = scratchBuffer(rows0 * patchLen, "dpatches")
-        initialize(seed: 0)
+        if initialize { self.initialize(seed: 0) }
     }
 
     /// Floats of one input sample.

@@ -25,6 +25,15 @@ public enum BLAS {
              a: a, lda: transA ? m : k, b: b, ldb: transB ? k : n, beta: beta, c: c, ldc: n)
     }
 
+    /// Double-precision contiguous GEMM `C[m,n] = alpha · op(A) · op(B) + beta · C` (row-major), for
+    /// solvers that need the precision (e.g. the linear probe).
+    public static func dgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Double = 1,
+                             a: UnsafePointer<Double>, b: UnsafePointer<Double>, beta: Double = 0, c: UnsafeMutablePointer<Double>) {
+        if m == 0 || n == 0 { return }
+        cblas_dgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(transA ? m : k), b, Int32(transB ? k : n), beta, c, Int32(n))
+    }
+
     /// A batch of GEMMs whose operands sit at fixed strides (in elements) from each other.
     /// With `parallel`, batch entries run on the thread budget (BLAS then uses one thread each).
     @inlinable

@@ -33,10 +33,11 @@ public final class ParameterStore: @unchecked Sendable {
         return v
     }
 
-    /// Allocates zeroed value and gradient buffers for the declared layout.
-    public func allocate() {
+    /// Allocates zeroed value and gradient buffers for the declared layout; `gradients: false`
+    /// (inference) leaves `grads` empty.
+    public func allocate(gradients: Bool = true) {
         values = Tensor([count])
-        grads = Tensor([count])
+        grads = Tensor([gradients ? count : 0])
     }
 
     /// The view named `name`, if any.

@@ -1,33 +1,13 @@
 import Foundation
 import AVTensor
 import AVSafetensors
-
-/// The checkpoint files of a run folder: `step-XXXXXXXX.safetensors`.
-public enum Checkpoints {
-    /// The file name of the checkpoint after `step` steps.
-    public static func fileName(step: Int) -> String { String(format: "step-%08d.safetensors", step) }
-
-    /// The run's checkpoints, oldest first.
-    public static func list(in dir: String) -> [String] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
-        return names.filter { $0.hasPrefix("step-") && $0.hasSuffix(".safetensors") && $0.count == 25 }.sorted()
-            .map { URL(fileURLWithPath: dir).appendingPathComponent($0).path }
-    }
-
-    /// The newest checkpoint, if any.
-    public static func latest(in dir: String) -> String? { list(in: dir).last }
-
-    /// Deletes all but the newest `keep` checkpoints.
-    public static func prune(in dir: String, keep: Int) {
-        for old in list(in: dir).dropLast(max(1, keep)) { try? FileManager.default.removeItem(atPath: old) }
-    }
-}
+import AVEval
 
 /// Checkpoint format (safetensors, F32, nothing executable):
 /// - `model.<timm name>`: encoder weights; `ema.<timm name>`: EMA teacher (when momentum_kd > 0);
 /// - `optim.<state>.<timm name>`: optimiser state per parameter (AdamW `m`, `v`; SGD `m`),
 ///   and `optim.<state>.logit_scale`; `logit_scale` [1]: the raw learnable logit scale.
-/// - metadata: `format` = avtrain-checkpoint, `step` (batches consumed), `epoch`, `position`
+/// - metadata: `encoder` (the EncoderSpec JSON avembed and export read), `format` = avtrain-checkpoint, `step` (batches consumed), `epoch`, `position`
 ///   (batch within the epoch), `optimizer_step`, `skipped_steps`, `world_size`, `global_batch`,
 ///   `rng` (how randomness is derived: per (seed, epoch, clip) in the loader and per (seed, step,
 ///   rank) for drop path, so the step is the whole RNG state), `config` (the resolved config, JSON).
@@ -67,7 +47,15 @@ extension Trainer {
                 "optimizer_step": String(optimizer.step), "skipped_steps": String(skippedSteps), "world_size": String(comm.size),
                 "global_batch": String(comm.size * config.data.batchPerRank), "optimizer": config.optim.optimizer,
                 "rng": "derived: loader per (seed \(config.train.seed), epoch, clip id); drop path per (seed, step, rank)",
-                "config": config.json()]
+                "config": config.json(), "encoder": encoderSpecJSON()]
+    }
+
+    /// The `encoder` metadata: what `avembed`/`avtool export` need to rebuild the encoder and its
+    /// front-end from this checkpoint alone (EncoderSpec JSON).
+    func encoderSpecJSON() -> String {
+        let spec = EncoderSpec(model: model.config, frontend: config.frontend, source: .init(checkpoint: "", step: step, ema: false),
+                               logitScale: min(exp(logitScale.values.ptr[0]), 100))
+        return (try? spec.json()).map { String(decoding: $0, as: UTF8.self) } ?? ""
     }
 
     /// Restores weights, EMA, optimiser state, logit scale and the step from `path` (every rank

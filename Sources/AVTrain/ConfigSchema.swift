@@ -71,6 +71,15 @@ enum ConfigSchema {
             "synth_if_missing": .bool(\.data.synthIfMissing),
         ],
         "frontend": frontend,
+        "eval": [
+            "manifest": .string(\.eval.manifest),
+            "dataset": .string(\.eval.dataset),
+            "root": .string(\.eval.root),
+            "classes": .string(\.eval.classes),
+            "every": .int(\.eval.every),
+            "ema": .bool(\.eval.ema),
+            "batch": .int(\.eval.batch),
+        ],
         "loss": [
             "audio_text": .float(\.loss.audioText),
             "audio_image": .float(\.loss.audioImage),

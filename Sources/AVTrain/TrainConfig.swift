@@ -93,8 +93,29 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         public var maxBadSteps = 5
     }
 
+    /// `[eval]`: periodic zero-shot evaluation (off unless `manifest` or `root` is set).
+    public struct Eval: Codable, Equatable, Sendable {
+        /// `manifest`: eval shards (manifest.json or its folder), or
+        public var manifest = ""
+        /// `dataset` ("esc50" or "us8k") with `root`: an official layout folder.
+        public var dataset = ""
+        public var root = ""
+        /// `classes`: the class-embedding file (required when evaluation is on).
+        public var classes = ""
+        /// `every`: steps between evaluations (0 = only at the end).
+        public var every = 0
+        /// `ema`: evaluate the EMA teacher's weights (needs momentum_kd > 0) instead of the live ones.
+        public var ema = false
+        /// `batch`: windows per encoder call during evaluation.
+        public var batch = 32
+
+        /// True when a set to evaluate on is configured.
+        public var enabled: Bool { !manifest.isEmpty || !root.isEmpty }
+    }
+
     public var model = Model()
     public var data = DataSection()
+    public var eval = Eval()
     /// `[frontend]`: overrides of `FrontEndConfig` (snake_case names, e.g. `n_mels`, `clip_samples`).
     public var frontend = FrontEndConfig.default16k
     public var loss = Loss()
@@ -106,7 +127,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     /// Where each key was set ("file:line" or "--set"), for errors found after parsing.
     public var origins: [String: String] = [:]
 
-    private enum CodingKeys: String, CodingKey { case model, data, frontend, loss, optim, train }
+    private enum CodingKeys: String, CodingKey { case model, data, frontend, loss, optim, train, eval }
 
     /// The resolved config as sorted JSON (stored in checkpoints).
     public func json() -> String {
@@ -202,6 +223,15 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         try check(train.keepLast > 0, "train.keep_last", "must be positive, got \(train.keepLast)")
         try check(train.maxBadSteps > 0, "train.max_bad_steps", "must be positive, got \(train.maxBadSteps)")
         try check(!train.outDir.isEmpty, "train.out_dir", "must name a folder")
+        if eval.enabled {
+            try check(eval.manifest.isEmpty || eval.root.isEmpty, "eval.root", "set either eval.manifest (shards) or eval.dataset + eval.root, not both")
+            try check(eval.manifest.isEmpty ? ["esc50", "us8k"].contains(eval.dataset) : eval.dataset.isEmpty || eval.dataset == "shards",
+                      "eval.dataset", "must be \"esc50\" or \"us8k\" with eval.root, got \"\(eval.dataset)\"")
+            try check(!eval.classes.isEmpty, "eval.classes", "must name the class-embedding file when evaluation is on")
+            try check(eval.every >= 0, "eval.every", "must be ≥ 0 (0 = at the end only), got \(eval.every)")
+            try check((1...4096).contains(eval.batch), "eval.batch", "must be in 1...4096, got \(eval.batch)")
+            try check(!eval.ema || loss.momentumKD > 0, "eval.ema", "needs the EMA teacher (loss.momentum_kd > 0)")
+        }
         do { try frontend.validate() } catch let e as FrontEndConfigError {
             let key = "frontend." + (ConfigSchema.frontendNames[e.key] ?? e.key)
             throw ConfigError(location: origins[key] ?? "default", key: key, reason: e.reason)

@@ -1,5 +1,6 @@
 import Foundation
 import AVTensor
+import AVEval
 import AVDist
 
 /// The `avtrain` command line: `--config FILE [--set section.key=value ...] [--resume latest|PATH]`.
@@ -76,6 +77,11 @@ public enum TrainJob {
         try trainer.run()
         if comm.rank == 0 {
             trainer.log("done: \(trainer.step) steps, \(trainer.skippedSteps) skipped; checkpoint \(Checkpoints.latest(in: config.train.outDir) ?? "-")")
+            if let e = trainer.evalSummary {
+                trainer.log(String(format: "zero-shot top-1: last %.1f %% (step %d), best %.1f %% (step %d); chance %.1f %%",
+                                   100 * e.last.top1, e.last.step, 100 * e.best.top1, e.best.step,
+                                   100 / Double(max(1, trainer.evalClassCount))))
+            }
         }
         return trainer
     }

@@ -4,6 +4,7 @@ import AVModel
 import AVDist
 import AVData
 import AVLoss
+import AVEval
 
 /// A training run that cannot go on (bad data set-up, too many non-finite steps, bad checkpoint).
 public struct TrainError: Error, CustomStringConvertible {
@@ -65,6 +66,8 @@ public final class Trainer {
     var clock = Stopwatch()
     var lastLog = (step: 0, time: 0.0)
     public internal(set) var lastCheckpointStep = -1
+    /// Rank 0's periodic zero-shot evaluation (nil elsewhere and without `[eval]`).
+    let evaluator: PeriodicEval?
 
     /// Builds the loader, the model (and EMA teacher) and the optimiser for `comm.rank` of `comm.size`.
     public init(config: TrainConfig, comm: Communicator) throws {
@@ -109,6 +112,13 @@ public final class Trainer {
         totalSteps = config.train.steps > 0 ? config.train.steps : config.train.epochs * loader.batchesPerEpoch
         schedule = LRSchedule(peak: o.lr, minLR: o.minLR, warmupSteps: o.warmupSteps, totalSteps: totalSteps,
                               cosine: o.schedule == "cosine")
+        evaluator = comm.rank == 0 && config.eval.enabled ? try PeriodicEval(config, model: swin) : nil
+    }
+
+    /// The best and the last zero-shot top-1 of this run's evaluations (rank 0), as (step, top-1, top-5).
+    public var evalSummary: (best: (step: Int, top1: Double, top5: Double), last: (step: Int, top1: Double, top5: Double))? {
+        guard let ev = evaluator, let best = ev.best, let last = ev.history.last else { return nil }
+        return (best, last)
     }
 
     /// The encoder's config: the preset with the config's overrides, the front-end's image size
@@ -162,11 +172,13 @@ public final class Trainer {
                 let m = try trainStep(batch)
                 report(m)
                 if config.train.checkpointEvery > 0 && step % config.train.checkpointEvery == 0 { try saveCheckpoint() }
+                if config.eval.every > 0 && step % config.eval.every == 0 && step < totalSteps { try evaluate() }
             }
             stream.cancel()
             if got == 0 { throw TrainError("epoch \(step / bpe) delivered no batches") }
         }
         if lastCheckpointStep != step { try saveCheckpoint() }
+        try evaluate()
     }
 
     /// One optimiser step on this rank's `batch` (a collective: every rank calls it together).

@@ -7,8 +7,8 @@ BLASKernels.ensureOptimisedKernels(program: "avtool")
 struct AVTool: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "avtool",
-        abstract: "avtrain's toolbox: doctor, bench, selftest.",
-        subcommands: [Doctor.self, Bench.self, SelfTest.self, DataCommand.self])
+        abstract: "avtrain's toolbox: data, eval, export, bench, selftest, doctor.",
+        subcommands: [DataCommand.self, EvalCommand.self, ExportCommand.self, Bench.self, SelfTest.self, Doctor.self])
 }
 
 AVTool.main()

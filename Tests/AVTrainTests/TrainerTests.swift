@@ -4,6 +4,7 @@ import AVTensor
 import AVData
 import AVDist
 import AVSafetensors
+import AVEval
 import AVTrain
 import TestSupport
 

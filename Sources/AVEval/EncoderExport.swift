@@ -1,0 +1,37 @@
+import Foundation
+import AVSafetensors
+
+/// `avtool export`: the encoder alone, as timm names its parameters, plus `encoder.json`.
+public enum EncoderExport {
+    /// Writes `dir/encoder.safetensors` (only the encoder's tensors, bare timm names, F32),
+    /// `dir/encoder.json` and, with `classes`, a copy of that class-embedding file as
+    /// `dir/classes.safetensors` (its D checked against the encoder's). Files are written atomically.
+    /// Returns the spec written.
+    @discardableResult
+    public static func write(_ weights: EncoderWeights, to dir: String, classes: String? = nil) throws -> EncoderSpec {
+        let encoder = try weights.makeEncoder(batch: 1)       // validates names, shapes and values
+        var spec = weights.spec
+        var classFile: ClassEmbeddings?
+        if let classes {
+            let c = try ClassEmbeddings.load(classes)
+            guard c.dim == spec.embeddingDim else {
+                throw EvalError("\(classes): class embeddings have D = \(c.dim), the encoder outputs \(spec.embeddingDim)")
+            }
+            classFile = c
+            spec.classEmbeddings = "classes.safetensors"
+        }
+        do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
+            throw EvalError("\(dir): cannot create the export folder: \(error.localizedDescription)")
+        }
+        var w = SafetensorsWriter(metadata: ["format": "avtrain-encoder-weights", "spec": EncoderWeights.specFile])
+        for t in encoder.timmTensors() { w.add(t.name, shape: t.shape, floats: t.values) }
+        let folder = URL(fileURLWithPath: dir)
+        try w.write(to: folder.appendingPathComponent(EncoderWeights.weightsFile).path)
+        if let classFile { try classFile.write(to: folder.appendingPathComponent("classes.safetensors").path) }
+        let specPath = folder.appendingPathComponent(EncoderWeights.specFile).path
+        do { try AtomicFile.write(try spec.json(), to: specPath) } catch {
+            throw EvalError("\(specPath): cannot write: \(error)")
+        }
+        return spec
+    }
+}
