@@ -6,7 +6,8 @@ Two jobs:
   clips    CSV (audio, labels[, caption columns][, video]) -> text.npy [N, K, D] and image.npy [N, F, D]
            (float16, unit-norm), one row per CSV row, in CSV order; then `avtool data pack`.
   classes  class names -> class_embeddings.safetensors: `class_embedding` [C, D] float32 of
-           "This is a sound of {class}." (`_` read as a space), metadata class_names / prompt / model.
+           "This is a sound of {class}." (`_` read as a space), metadata class_names / prompt / model;
+           with --prompts, [C, P, D] (the spec's prompt first), averaged per class by avtool/avembed.
 
 Text (K variants per clip): the CSV's caption columns (`caption`, `caption_1`, ...) when present,
 cycled to K; otherwise K variants made from the labels, in the spirit of the paper's text
@@ -194,12 +195,19 @@ def class_names(args):
 
 def cmd_classes(args):
     names = class_names(args)
+    prompts = [PROMPT] + [t.strip() for t in (args.prompts or [])]
+    for t in prompts:
+        if "{}" not in t:
+            raise SystemExit(f"prompt {t!r} has no {{}} for the class name")
     clip = Clip(args.device)
-    emb = clip.text([PROMPT.format(readable(c)) for c in names])
+    # [C, P, D]: avtool/avembed average the P prompt embeddings of a class (then normalise).
+    emb = np.stack([clip.text([t.format(readable(c)) for c in names]) for t in prompts], axis=1)
+    if len(prompts) == 1:
+        emb = emb[:, 0]
     write_safetensors(args.out, {"class_embedding": emb},
-                      {"class_names": json.dumps(names), "prompt": "This is a sound of {class}.",
+                      {"class_names": json.dumps(names), "prompt": " | ".join(p.replace("{}", "{class}") for p in prompts),
                        "embedding_model": f"{MODEL}/{PRETRAINED}"})
-    print(f"wrote {args.out}: class_embedding [{len(names)}, {emb.shape[1]}]")
+    print(f"wrote {args.out}: class_embedding {list(emb.shape)}")
 
 
 def main():
@@ -222,6 +230,8 @@ def main():
     g.add_argument("--esc50", help="ESC-50-master folder")
     g.add_argument("--us8k", help="UrbanSound8K folder")
     k.add_argument("--out", required=True)
+    k.add_argument("--prompts", nargs="*", help="more templates with {} for the class, e.g. 'a sound of a {}.'; "
+                                                "stored as [C, P, D] and averaged per class at evaluation")
     k.add_argument("--device", default=None)
     args = p.parse_args()
     {"clips": cmd_clips, "classes": cmd_classes}[args.cmd](args)

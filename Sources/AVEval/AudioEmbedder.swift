@@ -18,6 +18,9 @@ public final class AudioEmbedder {
     public var batch: Int { encoder.maxBatch }
     /// Samples between window starts in long clips (default: half a clip).
     public let hopSamples: Int
+    /// Called with each encoder batch's input ([n, H, W] log-mel images) before the forward pass
+    /// (e.g. `avembed --save-inputs`, to check the same input in another framework).
+    public var inputObserver: ((UnsafePointer<Float>, Int) -> Void)?
 
     /// An embedder around a loaded forward-only `encoder`; `hopSeconds` (> 0) sets the window hop.
     public init(encoder: SwinEncoder, frontEnd: FrontEnd, hopSeconds: Double? = nil) throws {
@@ -26,6 +29,10 @@ public final class AudioEmbedder {
             throw EvalError("encoder input \(encoder.config.imageSize) is not the front-end's image \(c.imageHeight)×\(c.imageWidth)")
         }
         self.encoder = encoder
+        // Measured on swin-t, 2 threads (docs/performance.md): at small batches OpenBLAS's own
+        // threading beats splitting rows (late stages have too few rows to split); from batch 8 on,
+        // splitting rows is faster.
+        encoder.gemmThreading = encoder.maxBatch >= 8 ? .rows : .blas
         self.frontEnd = frontEnd
         if let h = hopSeconds {
             guard h.isFinite, h > 0, h * Double(c.sampleRate) >= 1, h * Double(c.sampleRate) <= Double(c.clipSamples) else {
@@ -118,6 +125,7 @@ public final class AudioEmbedder {
                     img.withUnsafeBufferPointer { inp.value.advanced(by: k * hw).update(from: $0.baseAddress!, count: hw) }
                 }
             }
+            inputObserver?(input.ptr, n)
             var rng = Rng(seed: 0)
             let out = encoder.forward(input: input.ptr, batch: n, training: false, rng: &rng)
             for k in 0..<n {

@@ -1,7 +1,8 @@
 import Foundation
 import AVSafetensors
 
-/// A file of computed evaluation embeddings (safetensors: `embeddings` [N, D], `indices` [N]),
+/// A file of computed evaluation embeddings (safetensors: `embeddings` [N, D], `indices`, `labels`,
+/// `folds` [N]),
 /// keyed by the encoder (checkpoint, step, EMA), the data set (kind, root, every clip's name,
 /// fold and label) and the window hop, so a probe can be rerun (other C) without re-embedding.
 public enum EmbeddingCache {
@@ -39,6 +40,9 @@ public enum EmbeddingCache {
             var w = SafetensorsWriter(metadata: ["key": k])
             w.add("embeddings", shape: [e.indices.count, e.dim], floats: e.rows)
             w.add("indices", shape: [e.indices.count], ints: e.indices.map(Int64.init))
+            // Labels and folds too, so the cache alone reproduces the probe elsewhere (Tests/interop/probe_check.py).
+            w.add("labels", shape: [e.indices.count], ints: e.indices.map { Int64(set.items[$0].label) })
+            w.add("folds", shape: [e.indices.count], ints: e.indices.map { Int64(set.items[$0].fold) })
             do { try w.write(to: cache) } catch { throw EvalError("\(cache): cannot write the embedding cache: \(error)") }
         }
         return e

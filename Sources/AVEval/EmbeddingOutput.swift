@@ -28,13 +28,26 @@ public enum EmbeddingFormat: String, CaseIterable, Sendable {
             }
             return Data(s.utf8)
         case .npy:
-            var header = "{'descr': '<f4', 'fortran_order': False, 'shape': (\(files.count), \(dim)), }"
-            while (10 + header.utf8.count + 1) % 64 != 0 { header += " " }
-            header += "\n"
-            var d = Data([0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(header.utf8.count & 0xFF), UInt8(header.utf8.count >> 8)])
-            d.append(Data(header.utf8))
-            if !rows.isEmpty { rows.withUnsafeBufferPointer { d.append(UnsafeBufferPointer(start: UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: UInt8.self), count: $0.count * 4)) } }
-            return d
+            return EmbeddingFormat.npyData(rows, shape: [files.count, dim])
+        }
+    }
+
+    /// A float32 little-endian `.npy` (format 1.0, C order) of `values` with `shape`.
+    static func npyData(_ values: [Float], shape: [Int]) -> Data {
+        let dims = shape.count == 1 ? "\(shape[0])," : shape.map(String.init).joined(separator: ", ")
+        var header = "{'descr': '<f4', 'fortran_order': False, 'shape': (\(dims)), }"
+        while (10 + header.utf8.count + 1) % 64 != 0 { header += " " }
+        header += "\n"
+        var d = Data([0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(header.utf8.count & 0xFF), UInt8(header.utf8.count >> 8)])
+        d.append(Data(header.utf8))
+        for v in values { withUnsafeBytes(of: v.bitPattern.littleEndian) { d.append(contentsOf: $0) } }
+        return d
+    }
+
+    /// Writes a float32 `.npy` array of any shape atomically.
+    public static func writeNpy(_ values: [Float], shape: [Int], to path: String) throws {
+        do { try AtomicFile.write(EmbeddingFormat.npyData(values, shape: shape), to: path) } catch {
+            throw EvalError("\(path): cannot write: \(error)")
         }
     }
 

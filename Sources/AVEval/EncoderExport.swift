@@ -20,18 +20,23 @@ public enum EncoderExport {
             classFile = c
             spec.classEmbeddings = "classes.safetensors"
         }
+        try write(tensors: encoder.timmTensors(), spec: spec, to: dir)
+        if let classFile { try classFile.write(to: URL(fileURLWithPath: dir).appendingPathComponent("classes.safetensors").path) }
+        return spec
+    }
+
+    /// Writes `tensors` (timm names) as `dir/encoder.safetensors` and `spec` as `dir/encoder.json`.
+    public static func write(tensors: [(name: String, shape: [Int], values: [Float])], spec: EncoderSpec, to dir: String) throws {
         do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
             throw EvalError("\(dir): cannot create the export folder: \(error.localizedDescription)")
         }
         var w = SafetensorsWriter(metadata: ["format": "avtrain-encoder-weights", "spec": EncoderWeights.specFile])
-        for t in encoder.timmTensors() { w.add(t.name, shape: t.shape, floats: t.values) }
+        for t in tensors { w.add(t.name, shape: t.shape, floats: t.values) }
         let folder = URL(fileURLWithPath: dir)
         try w.write(to: folder.appendingPathComponent(EncoderWeights.weightsFile).path)
-        if let classFile { try classFile.write(to: folder.appendingPathComponent("classes.safetensors").path) }
         let specPath = folder.appendingPathComponent(EncoderWeights.specFile).path
         do { try AtomicFile.write(try spec.json(), to: specPath) } catch {
             throw EvalError("\(specPath): cannot write: \(error)")
         }
-        return spec
     }
 }

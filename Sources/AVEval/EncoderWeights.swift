@@ -83,11 +83,11 @@ public struct EncoderWeights {
                 throw EvalError("\(file.path): tensor '\(name)' has shape \(e.shape), the model described by "
                                 + "\(prefix.isEmpty ? EncoderWeights.specFile : "the metadata") needs \(v.shape)")
             }
-            let values = try file.floats(name)
-            if let bad = values.firstIndex(where: { !$0.isFinite }) {
+            let dst = UnsafeMutableBufferPointer(start: p.value(v), count: v.count)
+            try file.readFloats(name, into: dst)
+            if let bad = dst.firstIndex(where: { !$0.isFinite }) {
                 throw EvalError("\(file.path): tensor '\(name)' holds a non-finite value at element \(bad)")
             }
-            values.withUnsafeBufferPointer { p.value(v).update(from: $0.baseAddress!, count: v.count) }
         }
         if prefix.isEmpty, let extra = file.names.first(where: { p.view($0) == nil }) {
             throw EvalError("\(file.path): tensor '\(extra)' is not a parameter of the model in \(EncoderWeights.specFile) (they disagree)")

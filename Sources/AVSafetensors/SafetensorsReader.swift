@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// An error reading or writing a safetensors file; always names the file (and tensor, if any).
 public struct SafetensorsError: Error, CustomStringConvertible, Equatable {
@@ -42,7 +45,7 @@ public struct SafetensorsFile: Sendable {
     /// Reads and validates `path`.
     public init(path: String) throws {
         let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path), options: .mappedIfSafe) } catch {
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) } catch {
             throw SafetensorsError(file: path, tensor: nil, reason: "cannot read file (\(error.localizedDescription))")
         }
         try self.init(data: data, path: path)
@@ -157,6 +160,36 @@ public struct SafetensorsFile: Sendable {
             case .u8, .bool: for i in 0..<n { out[i] = Float(base.load(fromByteOffset: i, as: UInt8.self)) }
             }
             return out
+        }
+    }
+
+    /// Tensor `name` as Float into `out` (whose count must be the tensor's). An F32 tensor is read
+    /// straight from the file into `out` with `pread` — no intermediate array, and no page of the
+    /// mapping made resident (loading a model costs its weights once, not twice); other dtypes
+    /// convert through `floats`.
+    public func readFloats(_ name: String, into out: UnsafeMutableBufferPointer<Float>) throws {
+        let e = try entry(name)
+        guard out.count == e.count else {
+            throw SafetensorsError(file: path, tensor: name, reason: "has \(e.count) elements, the destination \(out.count)")
+        }
+        guard e.dtype == .f32, 1.littleEndian == 1, let base = out.baseAddress, e.count > 0 else {
+            let v = try floats(name)
+            v.withUnsafeBufferPointer { if let s = $0.baseAddress, let d = out.baseAddress { d.update(from: s, count: v.count) } }
+            return
+        }
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw SafetensorsError(file: path, tensor: name, reason: "cannot open for reading") }
+        defer { close(fd) }
+        let raw = UnsafeMutableRawPointer(base)
+        var done = 0
+        let total = e.end - e.begin
+        while done < total {
+            let n = pread(fd, raw + done, total - done, off_t(dataStart + e.begin + done))
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else {
+                throw SafetensorsError(file: path, tensor: name, reason: "read \(done) of \(total) bytes (file changed or truncated?)")
+            }
+            done += n
         }
     }
 

@@ -35,6 +35,9 @@ struct AVEmbed: ParsableCommand {
     @Option(help: "Threads (0 = all cores).") var threads = 0
     @Option(help: "Seconds between window starts for long clips (default: half the model's clip).") var hop: Double?
     @Flag(help: "L2-normalise the output embeddings.") var normalize = false
+    @Flag(help: "Print timings (model load, embedding) and the process's peak RSS to stderr at the end.") var stats = false
+    @Option(help: "Also write every window's model input (log-mel image) as float32 .npy [windows, H, W], in file order.")
+    var saveInputs: String?
     @Argument(help: "Sound files.") var files: [String]
 
     func validate() throws {
@@ -46,6 +49,7 @@ struct AVEmbed: ParsableCommand {
     }
 
     func run() throws {
+        let clock = Stopwatch()
         Threads.set(threads > 0 ? threads : ProcessInfo.processInfo.activeProcessorCount)
         let embedder: AudioEmbedder, classes: ClassEmbeddings?
         do {
@@ -59,7 +63,13 @@ struct AVEmbed: ParsableCommand {
             fputs("avembed: \(error)\n", stderr)
             throw ExitCode(2)
         }
+        let loaded = clock.seconds
         let rate = embedder.frontEnd.config.sampleRate
+        var inputs: [Float] = []
+        if saveInputs != nil {
+            let hw = embedder.encoder.inputCount
+            embedder.inputObserver = { p, n in inputs += UnsafeBufferPointer(start: p, count: n * hw) }
+        }
         let results = embedder.embed(count: files.count, concurrentLoad: true) { i in try AudioDecoder.load(files[i], sampleRate: rate) }
         var names: [String] = [], rows: [Float] = []
         for (f, r) in zip(files, results) {
@@ -69,6 +79,13 @@ struct AVEmbed: ParsableCommand {
             }
         }
         let d = embedder.dim
+        if let path = saveInputs {
+            let (h, w) = embedder.frontEnd.imageShape
+            do { try EmbeddingFormat.writeNpy(inputs, shape: [inputs.count / (h * w), h, w], to: path) } catch {
+                fputs("avembed: \(error)\n", stderr)
+                throw ExitCode(2)
+            }
+        }
         if let classes {
             let ranked = ZeroShot.rank(rows, classRows: classes.rows, dim: d, k: min(top, classes.count))
             for (f, r) in zip(names, ranked) {
@@ -82,11 +99,22 @@ struct AVEmbed: ParsableCommand {
                 throw ExitCode(2)
             }
         }
+        if stats {
+            fputs(String(format: "avembed: %d file(s); model loaded in %.3f s, embedded in %.3f s; peak RSS %.1f MB\n", names.count,
+                         loaded, clock.seconds - loaded, Double(peakRSSKiB()) / 1024), stderr)
+        }
         if names.count < files.count {
             fputs("avembed: \(files.count - names.count) of \(files.count) file(s) could not be embedded\n", stderr)
             throw ExitCode(1)
         }
     }
+}
+
+/// VmHWM of this process (KiB) from /proc/self/status (0 where unavailable).
+func peakRSSKiB() -> Int {
+    let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+    let line = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") } ?? ""
+    return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
 }
 
 AVEmbed.main()
