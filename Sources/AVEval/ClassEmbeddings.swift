@@ -68,10 +68,7 @@ public struct ClassEmbeddings: Sendable {
         }
         var out: [Float] = []
         out.reserveCapacity(classes.count * dim)
-        for c in classes {
-            let i = index[ClassEmbeddings.key(c)]!
-            out += rows[(i * dim)..<((i + 1) * dim)]
-        }
+        for c in classes { if let i = index[ClassEmbeddings.key(c)] { out += rows[(i * dim)..<((i + 1) * dim)] } }
         return (out, names.count - classes.count)
     }
 

@@ -94,8 +94,34 @@ public struct EncoderWeights {
         }
     }
 
+    /// Refuses, before anything is allocated, a spec whose model could not come from this file
+    /// (more weights than the file holds even at 16 bits) or whose buffers for `batch` windows
+    /// would not fit in this machine's memory.
+    func checkSizes(batch: Int) throws {
+        let m = spec.model
+        var weights = Double(m.embedDim * m.patchSize * m.patchSize)       // a lower bound: matrices only
+        for (s, depth) in m.depths.enumerated() {
+            let d = Double(m.embedDim) * pow(2, Double(s))
+            weights += Double(depth) * (4 * d * d + 2 * d * d * Double(m.mlpRatio))
+            if s > 0 { weights += 2 * d * d }
+        }
+        let fileBytes = Double(file.entries.values.reduce(0) { $0 + ($1.end - $1.begin) })
+        guard weights * 2 <= fileBytes else {
+            throw EvalError(String(format: "%@: the model described (≥ %.3g weights) is larger than the %.0f bytes of tensors in %@ "
+                                   + "(the description and the weights disagree)", origin, weights, fileBytes, file.path))
+        }
+        let tokens = Double(m.imageSize.reduce(1) { $0 * max(1, $1) }) / Double(max(1, m.patchSize * m.patchSize))
+        let need = 4 * (Double(batch) * tokens * Double(m.embedDim) * 24 + weights)
+        let have = Double(ProcessInfo.processInfo.physicalMemory)
+        guard need < have else {
+            throw EvalError(String(format: "%@: the model needs about %.1f GB for batch %d (input %@), this machine has %.1f GB; use a smaller batch",
+                                   origin, need / 1e9, batch, "\(m.imageSize)", have / 1e9))
+        }
+    }
+
     /// A forward-only encoder for up to `batch` windows, loaded with these weights.
     public func makeEncoder(batch: Int) throws -> SwinEncoder {
+        try checkSizes(batch: batch)
         let enc: SwinEncoder
         do { enc = try SwinEncoder(config: spec.model, batch: batch, forwardOnly: true, initialize: false) } catch {
             throw EvalError("\(origin): the model it describes cannot be built: \(error)")

@@ -86,7 +86,7 @@ public enum OfficialLayouts {
         if let gap = (0..<count).first(where: { names[$0] == nil }) {
             throw EvalError("\(csvPath): no clip of class \(gap) (classes must be numbered 0…\(count - 1) without gaps)")
         }
-        let classNames = (0..<count).map { names[$0]! }
+        let classNames = (0..<count).compactMap { names[$0] }        // complete: gaps were refused above
         if let dup = Dictionary(grouping: classNames, by: ClassEmbeddings.key).first(where: { $0.value.count > 1 }) {
             throw EvalError("\(csvPath): class names \(dup.value) are the same name")
         }

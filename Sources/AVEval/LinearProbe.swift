@@ -35,7 +35,7 @@ public struct LogisticRegression {
     public func predict(_ x: [Float]) -> [Int] {
         let z = logits(x.map(Double.init))
         return (0..<(x.count / dim)).map { i in
-            (0..<classes).max { z[i * classes + $0] < z[i * classes + $1] || (z[i * classes + $0] == z[i * classes + $1] && $0 > $1) }!
+            (0..<classes).max { z[i * classes + $0] < z[i * classes + $1] || (z[i * classes + $0] == z[i * classes + $1] && $0 > $1) } ?? 0
         }
     }
 
@@ -140,8 +140,9 @@ public enum LinearProbe {
             }
             let model = LogisticRegression.fit(x: trX, labels: trY, dim: dim, classes: classes, c: c)
             let pred = model.predict(teX)
-            acc[f] = Double(zip(pred, teY).filter { $0 == $1 }.count) / Double(max(1, teY.count))
-            log?(String(format: "fold %d: %d train, %d test, accuracy %.2f %%", f, trY.count, teY.count, 100 * acc[f]!))
+            let a = Double(zip(pred, teY).filter { $0 == $1 }.count) / Double(max(1, teY.count))
+            acc[f] = a
+            log?(String(format: "fold %d: %d train, %d test, accuracy %.2f %%", f, trY.count, teY.count, 100 * a))
         }
         let v = acc.values, mean = v.reduce(0, +) / Double(v.count)
         let std = (v.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(v.count)).squareRoot()

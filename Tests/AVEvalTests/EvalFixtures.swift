@@ -32,17 +32,7 @@ enum EvalFixtures {
         train_manifest = "\(d.trainManifestPath)"
         batch_per_rank = 16
         workers = 1
-        [frontend]
-        sample_rate = 8000
-        clip_samples = 4000
-        n_fft = 256
-        win_length = 200
-        hop_length = 120
-        n_mels = 32
-        fmax = 4000.0
-        fold = false
-        image_height = 32
-        image_width = 32
+        \(TestSupport.tinyFrontendTOML)
         [loss]
         audio_text = 1.0
         audio_image = 1.0

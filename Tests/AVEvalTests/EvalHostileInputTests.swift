@@ -94,6 +94,18 @@ final class EvalHostileInputTests: XCTestCase {
         json["model"] = model
         try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: specPath))
         assertError(try EncoderWeights.open(dir).makeEncoder(batch: 1), contains: [dir + "/encoder.safetensors", "layers.1.blocks.2", "missing"])
+        // Absurd sizes are refused before anything is allocated.
+        model["depths"] = [2, 2]; model["embedDim"] = 65536; json["model"] = model
+        try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: specPath))
+        assertError(try EncoderWeights.open(dir).makeEncoder(batch: 1), contains: [dir, "larger than", "disagree"])
+        model["embedDim"] = 16; model["imageSize"] = [32768, 32768]; json["model"] = model
+        var fe = try XCTUnwrap(json["frontend"] as? [String: Any])
+        fe["imageHeight"] = 32768; fe["imageWidth"] = 32768; fe["nMels"] = 32768; fe["nFFT"] = 65536; fe["winLength"] = 400
+        fe["clipSamples"] = 1_000_000; json["frontend"] = fe
+        try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: specPath))
+        assertError(try EncoderWeights.open(dir).makeEncoder(batch: 4096), contains: [dir, "GB for batch 4096"])
+        json["frontend"] = try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(spec.utf8)) as? [String: Any])?["frontend"])
+        model["imageSize"] = [32, 32]
         model["depths"] = [2, 2]; model["embeddingSize"] = 32; json["model"] = model
         try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: specPath))
         assertError(try EncoderWeights.open(dir), contains: [specPath, "embedding_dim 16", "32"])

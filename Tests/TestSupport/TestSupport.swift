@@ -85,6 +85,21 @@ public enum TestSupport {
         return (p.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
+    /// The `[frontend]` section of the tiny test runs: 8 kHz, 0.5 s clips → 32 × 32 log-mel images.
+    public static let tinyFrontendTOML = """
+        [frontend]
+        sample_rate = 8000
+        clip_samples = 4000
+        n_fft = 256
+        win_length = 200
+        hop_length = 120
+        n_mels = 32
+        fmax = 4000.0
+        fold = false
+        image_height = 32
+        image_width = 32
+        """
+
     /// The path of `mpirun`, or nil.
     public static var mpirun: String? {
         ["/usr/bin/mpirun", "/usr/local/bin/mpirun"].first { FileManager.default.isExecutableFile(atPath: $0) }
