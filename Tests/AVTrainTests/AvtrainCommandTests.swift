@@ -37,6 +37,30 @@ final class AvtrainCommandTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/step-00000008.safetensors"), t2)
     }
 
+    /// Periodic zero-shot under `mpirun -n 2`: rank 0 evaluates (one line per evaluation), the
+    /// other rank waits at the barrier, the run ends with the best/last summary.
+    func testTwoRanksWithPeriodicEval() throws {
+        let mpirun = try XCTUnwrap(TestSupport.mpirun, "mpirun not installed (Launch/setup.sh installs openmpi-bin)")
+        let data = try TinyRun.data()
+        let root = URL(fileURLWithPath: data).deletingLastPathComponent().deletingLastPathComponent()
+        let dir = TestSupport.tempDir("avtrain-cli-eval")
+        let config = dir.appendingPathComponent("tiny.toml").path
+        try (TinyRun.toml(manifest: data, out: dir.appendingPathComponent("run").path) + """
+
+            [eval]
+            manifest = "\(root.appendingPathComponent("eval").path)"
+            classes = "\(root.appendingPathComponent("class_embeddings.safetensors").path)"
+            every = 3
+            """).write(toFile: config, atomically: true, encoding: .utf8)
+        let (status, text) = try TestSupport.run(mpirun, ["-n", "2", avtrain, "--config", config, "--set", "data.batch_per_rank=8",
+                                                          "--set", "train.steps=6"], env: TestSupport.mpiEnv)
+        XCTAssertEqual(status, 0, text)
+        XCTAssertEqual(text.components(separatedBy: "eval step 3: zero-shot top-1").count, 2, text)
+        XCTAssertEqual(text.components(separatedBy: "eval step 6: zero-shot top-1").count, 2, text)
+        XCTAssertTrue(text.contains("(chance 25.0 %) on 8 shards clips"), text)
+        XCTAssertTrue(text.contains("zero-shot top-1: last"), text)
+    }
+
     func testBadConfigNamesFileLineAndKey() throws {
         let (config, _) = try writeConfig(extra: "bogus_key = 3\n")
         let (status, text) = try TestSupport.run(avtrain, ["--config", config])

@@ -107,6 +107,25 @@ final class TrainConfigTests: XCTestCase {
         XCTAssertTrue(e?.reason.contains("every loss weight is zero") == true)
     }
 
+    /// `[eval]`: off by default; a set needs a class file; one kind of set; EMA needs the teacher.
+    func testEvalSection() throws {
+        XCTAssertFalse(try TrainConfig.parse("", file: "c.toml").eval.enabled)
+        let c = try TrainConfig.parse("[eval]\nmanifest = \"e/manifest.json\"\nclasses = \"c.st\"\nevery = 10", file: "c.toml")
+        XCTAssertTrue(c.eval.enabled); XCTAssertEqual(c.eval.every, 10); XCTAssertEqual(c.eval.batch, 32)
+        var e = error("[eval]\nmanifest = \"e\"")
+        XCTAssertEqual(e?.key, "eval.classes"); XCTAssertEqual(e?.location, "default")
+        e = error("[eval]\nroot = \"ESC-50-master\"\nclasses = \"c\"\ndataset = \"esc-50\"")
+        XCTAssertEqual(e?.key, "eval.dataset"); XCTAssertEqual(e?.location, "c.toml:4")
+        e = error("[eval]\nroot = \"r\"\nmanifest = \"m\"\ndataset = \"us8k\"\nclasses = \"c\"")
+        XCTAssertEqual(e?.key, "eval.root"); XCTAssertTrue(e?.reason.contains("not both") == true)
+        e = error("[eval]\nmanifest = \"m\"\nclasses = \"c\"\nema = true")
+        XCTAssertEqual(e?.key, "eval.ema"); XCTAssertTrue(e?.reason.contains("momentum_kd") == true)
+        e = error("[eval]\nmanifest = \"m\"\nclasses = \"c\"\nevery = -1")
+        XCTAssertEqual(e?.key, "eval.every")
+        e = error("[eval]\nmanifest = \"m\"\nclasses = \"c\"\nbatch = 0")
+        XCTAssertEqual(e?.key, "eval.batch")
+    }
+
     func testSetOverrides() throws {
         let c = try TrainConfig.parse("[optim]\nlr = 1e-3\n", file: "c.toml",
                                       overrides: ["optim.lr=5e-4", "optim.optimizer=sgd", "train.out_dir=runs/a b", "optim.betas=[0.5, 0.6]"])
