@@ -20,6 +20,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/swiftcsv/SwiftCSV", from: "0.10.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // Native libraries (pkg-config names as Debian ships them).
@@ -50,7 +51,8 @@ let package = Package(
         .target(name: "AVEval", dependencies: ["AVTensor", "AVAudio", "AVModel", "AVSafetensors",
                                                .product(name: "SwiftCSV", package: "SwiftCSV")], swiftSettings: fast),
         .target(name: "AVTrain", dependencies: ["AVTensor", "AVAudio", "AVModel", "AVDist", "AVData",
-                                                "AVSafetensors", "AVLoss", "AVEval"], swiftSettings: fast),
+                                                "AVSafetensors", "AVLoss", "AVEval",
+                                                .product(name: "TOMLKit", package: "TOMLKit")], swiftSettings: fast),
 
         // Executables. avembed links no MPI and no HDF5.
         .executableTarget(name: "avtrain", dependencies: ["AVTrain", "AVMPI"], swiftSettings: fast),

@@ -1,6 +1,7 @@
 import Foundation
+import TOMLKit
 
-/// A value of the TOML subset `avtrain` reads.
+/// A value of a config file (TOML scalars and arrays; tables become dotted sections).
 public enum TOMLValue: Equatable, Sendable, CustomStringConvertible {
     case string(String)
     case integer(Int)
@@ -32,7 +33,7 @@ public enum TOMLValue: Equatable, Sendable, CustomStringConvertible {
 
 /// A TOML parse error, or a config error, at `file:line`.
 public struct ConfigError: Error, CustomStringConvertible, Equatable {
-    /// "file:line", "--set", or "config" for a default that conflicts with the data.
+    /// "file:line", "--set", or "default" for a default that conflicts with a set key.
     public let location: String
     /// "section.key" (empty for a syntax error not tied to a key).
     public let key: String
@@ -51,168 +52,168 @@ public struct TOMLEntry: Equatable, Sendable {
     /// "file:line" or "--set".
     public let location: String
     public var path: String { section.isEmpty ? key : "\(section).\(key)" }
+    public init(section: String, key: String, value: TOMLValue, location: String) {
+        self.section = section; self.key = key; self.value = value; self.location = location
+    }
 }
 
-/// A parser for the subset of TOML that config files use: `[section]` headers (dotted names
-/// allowed), `key = value` lines with bare keys, basic "strings" (escapes \" \\ \n \t) and
-/// 'literal strings', integers (with `_` separators), floats (incl. exponents, inf, nan),
-/// booleans, and single-line arrays of those; `#` comments. Not supported (rejected with an
-/// error): multi-line strings and arrays, inline tables, arrays of tables, dates.
+/// Config files are TOML 1.0, parsed by TOMLKit (toml++): CRLF line ends, multi-line arrays,
+/// inline tables, dotted keys, every string form. A document becomes a flat list of entries
+/// (`[a.b] c = 1`, `a.b.c = 1` and `a = {b = {c = 1}}` are all section "a.b", key "c"), each
+/// with the line it was written on — the library gives lines only for syntax errors, so
+/// `KeyLines` finds them. Dates and arrays of tables are refused (no config key takes one).
 public enum TOML {
-    /// Parses `text`; `file` names the source in errors. Duplicate keys are an error.
+    /// Parses `text`; `file` names the source in errors. A key or table given twice is an error.
     public static func parse(_ text: String, file: String) throws -> [TOMLEntry] {
-        var section = ""
+        let table: TOMLTable
+        do { table = try TOMLTable(string: text) } catch let e as TOMLParseError {
+            throw ConfigError(location: "\(file):\(e.source.begin.line)", key: "", reason: e.description)
+        }
+        let lines = KeyLines(text)
         var entries: [TOMLEntry] = []
-        var seen = Set<String>()
-        for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let loc = "\(file):\(i + 1)"
-            let line = stripComment(String(raw)).trimmingCharacters(in: .whitespaces)
-            if line.isEmpty { continue }
-            if line.hasPrefix("[") {
-                guard line.hasSuffix("]"), !line.hasPrefix("[[") else {
-                    throw ConfigError(location: loc, key: "", reason: "bad table header '\(line)' (arrays of tables are not supported)")
+        func walk(_ t: TOMLTable, _ prefix: [String]) throws {
+            for key in t.keys {
+                guard let v = t[key] else { continue }
+                let path = prefix + [key]
+                let loc = "\(file):\(lines.line(of: path))"
+                if let sub = v.table { try walk(sub, path); continue }
+                entries.append(TOMLEntry(section: prefix.joined(separator: "."), key: key,
+                                         value: try convert(v, location: loc, key: path.joined(separator: ".")), location: loc))
+            }
+        }
+        try walk(table, [])
+        return entries.sorted { (lineNumber($0.location), $0.path) < (lineNumber($1.location), $1.path) }
+    }
+
+    static func lineNumber(_ location: String) -> Int { Int(location.split(separator: ":").last ?? "") ?? 0 }
+
+    static func convert(_ v: TOMLValueConvertible, location: String, key: String) throws -> TOMLValue {
+        switch v.type {
+        case .int: return .integer(v.int ?? 0)
+        case .double: return .float(v.double ?? .nan)
+        case .string: return .string(v.string ?? "")
+        case .bool: return .boolean(v.bool ?? false)
+        case .array:
+            return .array(try (v.array.map(Array.init) ?? []).map { e in
+                guard e.type != .table else {
+                    throw ConfigError(location: location, key: key, reason: "tables inside arrays are not supported")
                 }
-                let name = line.dropFirst().dropLast().trimmingCharacters(in: .whitespaces)
-                guard !name.isEmpty, name.split(separator: ".", omittingEmptySubsequences: false).allSatisfy({ isBareKey(String($0)) }) else {
-                    throw ConfigError(location: loc, key: "", reason: "bad table name '\(name)'")
-                }
-                section = name
+                return try convert(e, location: location, key: key)
+            })
+        case .table: throw ConfigError(location: location, key: key, reason: "a table is not a value")
+        case .date, .time, .dateTime: throw ConfigError(location: location, key: key, reason: "dates and times are not supported")
+        }
+    }
+
+    /// Parses one value as written on the right of `=` (for `--set key=value`). A value that is
+    /// not valid TOML and has no quote or bracket (e.g. `adamw`, a path) is taken as a bare string.
+    public static func parseValue(_ text: String, location: String, key: String, bareStringFallback: Bool = false) throws -> TOMLValue {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        if !trimmed.contains("\n"), let t = try? TOMLTable(string: "v = " + trimmed), let v = t["v"] {
+            return try convert(v, location: location, key: key)
+        }
+        if bareStringFallback, !trimmed.isEmpty, !trimmed.contains("\""), !trimmed.contains("'"), !trimmed.contains("["),
+           !trimmed.contains("{"), !trimmed.contains("\n") {
+            return .string(trimmed)
+        }
+        throw ConfigError(location: location, key: key, reason: "'\(trimmed)' is not a TOML value (strings need quotes)")
+    }
+}
+
+/// Where each key of a TOML document was written: line numbers for dotted key paths, found by
+/// following `[table]` headers and `key =` / `a.b =` / `x = { k = … }` starts of lines.
+struct KeyLines {
+    private var lines: [[String]: Int] = [:]
+
+    init(_ text: String) {
+        var table: [String] = []
+        var depth = 0                                         // open [ and { of a multi-line value
+        for (i, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
+            let line = KeyLines.stripComment(String(raw)).trimmingCharacters(in: .whitespacesAndNewlines)
+            let n = i + 1
+            if depth == 0, line.hasPrefix("["), let end = line.lastIndex(of: "]") {
+                let inner = line[line.index(after: line.startIndex)..<end].trimmingCharacters(in: CharacterSet(charactersIn: "[] "))
+                table = KeyLines.keyPath(inner)
+                record(table, n)
                 continue
             }
-            guard let eq = line.firstIndex(of: "=") else {
-                throw ConfigError(location: loc, key: "", reason: "expected 'key = value' or '[section]', got '\(line)'")
+            if depth == 0, let eq = KeyLines.assignment(line) {
+                let path = table + KeyLines.keyPath(String(line[..<eq]))
+                record(path, n)
+                let rest = line[line.index(after: eq)...]
+                if let open = rest.firstIndex(of: "{") {             // inline table: its keys, same line
+                    for part in rest[rest.index(after: open)...].split(separator: ",").map(String.init) {
+                        if let e = KeyLines.assignment(part) { record(path + KeyLines.keyPath(String(part[..<e])), n) }
+                    }
+                }
             }
-            let key = line[..<eq].trimmingCharacters(in: .whitespaces)
-            guard isBareKey(key) else { throw ConfigError(location: loc, key: key, reason: "bad key name (use letters, digits, _ and -)") }
-            let entry = TOMLEntry(section: section, key: key, value: try parseValue(String(line[line.index(after: eq)...]), location: loc, key: key),
-                                  location: loc)
-            guard seen.insert(entry.path).inserted else { throw ConfigError(location: loc, key: entry.path, reason: "key given twice") }
-            entries.append(entry)
-        }
-        return entries
-    }
-
-    /// Parses one value as written on the right of `=` (used for `--set key=value` as well).
-    /// A `--set` value that is not valid TOML (e.g. `adamw`, a path) is taken as a bare string.
-    public static func parseValue(_ text: String, location: String, key: String, bareStringFallback: Bool = false) throws -> TOMLValue {
-        var p = ValueParser(chars: Array(text.trimmingCharacters(in: .whitespaces)), location: location, key: key)
-        do {
-            let v = try p.value()
-            p.skipSpaces()
-            guard p.i == p.chars.count else { throw p.fail("unexpected text after the value: '\(String(p.chars[p.i...]))'") }
-            return v
-        } catch let e as ConfigError {
-            if bareStringFallback, !text.isEmpty, !text.contains("\""), !text.contains("[") {
-                return .string(text.trimmingCharacters(in: .whitespaces))
+            for c in KeyLines.stripStrings(line) {
+                if c == "[" || c == "{" { depth += 1 } else if (c == "]" || c == "}") && depth > 0 { depth -= 1 }
             }
-            throw e
         }
     }
 
-    static func isBareKey(_ s: String) -> Bool {
-        !s.isEmpty && s.unicodeScalars.allSatisfy { (("0"..."9").contains($0) || ("a"..."z").contains($0) || ("A"..."Z").contains($0)
-            || $0 == "_" || $0 == "-") }
+    mutating func record(_ path: [String], _ line: Int) { if lines[path] == nil { lines[path] = line } }
+
+    /// The line of `path`, or of its longest recorded prefix (a key inside an inline table), or 0.
+    func line(of path: [String]) -> Int {
+        var p = path
+        while !p.isEmpty {
+            if let n = lines[p] { return n }
+            p.removeLast()
+        }
+        return 0
+    }
+
+    /// The index of the `=` of a `key = value` line (outside quotes), if it is one.
+    static func assignment(_ s: String) -> String.Index? {
+        var quote: Character?
+        for i in s.indices {
+            let c = s[i]
+            if let q = quote { if c == q { quote = nil }; continue }
+            if c == "\"" || c == "'" { quote = c; continue }
+            if c == "=" { return i }
+            if c == "[" || c == "{" || c == "," { return nil }
+        }
+        return nil
+    }
+
+    /// `a."b.c".d` → ["a", "b.c", "d"].
+    static func keyPath(_ s: String) -> [String] {
+        var parts: [String] = [], cur = "", quote: Character?
+        for c in s {
+            if let q = quote { if c == q { quote = nil } else { cur.append(c) }; continue }
+            if c == "\"" || c == "'" { quote = c; continue }
+            if c == "." { parts.append(cur.trimmingCharacters(in: .whitespaces)); cur = ""; continue }
+            cur.append(c)
+        }
+        parts.append(cur.trimmingCharacters(in: .whitespaces))
+        return parts.filter { !$0.isEmpty }
     }
 
     /// Drops a `#` comment that is not inside a string.
     static func stripComment(_ line: String) -> String {
-        var inBasic = false, inLiteral = false, escaped = false
+        var quote: Character?, escaped = false
         for (i, c) in line.enumerated() {
             if escaped { escaped = false; continue }
-            if inBasic && c == "\\" { escaped = true; continue }
-            if c == "\"" && !inLiteral { inBasic.toggle() }
-            if c == "'" && !inBasic { inLiteral.toggle() }
-            if c == "#" && !inBasic && !inLiteral { return String(line.prefix(i)) }
+            if quote == "\"" && c == "\\" { escaped = true; continue }
+            if let q = quote { if c == q { quote = nil }; continue }
+            if c == "\"" || c == "'" { quote = c; continue }
+            if c == "#" { return String(line.prefix(i)) }
         }
         return line
     }
-}
 
-struct ValueParser {
-    let chars: [Character]
-    let location: String
-    let key: String
-    var i = 0
-
-    init(chars: [Character], location: String, key: String) { self.chars = chars; self.location = location; self.key = key }
-
-    func fail(_ reason: String) -> ConfigError { ConfigError(location: location, key: key, reason: reason) }
-
-    mutating func skipSpaces() { while i < chars.count, chars[i] == " " || chars[i] == "\t" { i += 1 } }
-
-    mutating func value() throws -> TOMLValue {
-        skipSpaces()
-        guard i < chars.count else { throw fail("missing value") }
-        switch chars[i] {
-        case "\"": return .string(try basicString())
-        case "'": return .string(try literalString())
-        case "[": return try array()
-        case "{": throw fail("inline tables are not supported")
-        default: return try scalar()
+    /// The line without the contents of its strings (for bracket counting).
+    static func stripStrings(_ line: String) -> String {
+        var out = "", quote: Character?, escaped = false
+        for c in line {
+            if escaped { escaped = false; continue }
+            if quote == "\"" && c == "\\" { escaped = true; continue }
+            if let q = quote { if c == q { quote = nil }; continue }
+            if c == "\"" || c == "'" { quote = c; continue }
+            out.append(c)
         }
-    }
-
-    mutating func basicString() throws -> String {
-        if chars.count >= i + 3 && String(chars[i..<(i + 3)]) == "\"\"\"" { throw fail("multi-line strings are not supported") }
-        i += 1
-        var s = ""
-        while i < chars.count {
-            let c = chars[i]; i += 1
-            if c == "\"" { return s }
-            if c == "\\" {
-                guard i < chars.count else { break }
-                let e = chars[i]; i += 1
-                switch e {
-                case "\"": s.append("\"")
-                case "\\": s.append("\\")
-                case "n": s.append("\n")
-                case "t": s.append("\t")
-                default: throw fail("unsupported escape '\\\(e)' in string")
-                }
-            } else { s.append(c) }
-        }
-        throw fail("unterminated string")
-    }
-
-    mutating func literalString() throws -> String {
-        i += 1
-        guard let end = chars[i...].firstIndex(of: "'") else { throw fail("unterminated string") }
-        defer { i = end + 1 }
-        return String(chars[i..<end])
-    }
-
-    mutating func array() throws -> TOMLValue {
-        i += 1
-        var items: [TOMLValue] = []
-        while true {
-            skipSpaces()
-            guard i < chars.count else { throw fail("unterminated array (arrays must fit on one line)") }
-            if chars[i] == "]" { i += 1; return .array(items) }
-            items.append(try value())
-            skipSpaces()
-            guard i < chars.count else { throw fail("unterminated array (arrays must fit on one line)") }
-            if chars[i] == "," { i += 1 } else if chars[i] != "]" { throw fail("expected ',' or ']' in array") }
-        }
-    }
-
-    mutating func scalar() throws -> TOMLValue {
-        let start = i
-        while i < chars.count, chars[i] != ",", chars[i] != "]", chars[i] != " ", chars[i] != "\t" { i += 1 }
-        let word = String(chars[start..<i])
-        switch word {
-        case "true": return .boolean(true)
-        case "false": return .boolean(false)
-        case "inf", "+inf": return .float(.infinity)
-        case "-inf": return .float(-.infinity)
-        case "nan", "+nan", "-nan": return .float(.nan)
-        default: break
-        }
-        let digits = word.replacingOccurrences(of: "_", with: "")
-        if let n = Int(digits) { return .integer(n) }
-        if digits.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }), let d = Double(digits),
-           digits.first.map({ $0.isNumber || $0 == "-" || $0 == "+" }) == true {
-            return .float(d)
-        }
-        throw fail("cannot read value '\(word)' (strings need quotes)")
+        return out
     }
 }

@@ -33,16 +33,44 @@ final class TOMLTests: XCTestCase {
     }
 
     func testSyntaxErrorsNameTheLine() {
-        for (text, line, needle) in [("[a]\nx = \"open", 2, "unterminated string"), ("x = 1\ny = yes", 2, "strings need quotes"),
-                                     ("\n\nnot a pair", 3, "expected 'key = value'"), ("a = 1\na = 2", 2, "given twice"),
-                                     ("a = [1, 2", 1, "unterminated array"), ("[[t]]", 1, "arrays of tables"),
-                                     ("a = {x = 1}", 1, "inline tables"), ("a = 1 2", 1, "unexpected text")] {
+        for (text, line, needle) in [("[a]\nx = \"open", 2, "parsing string"), ("x = 1\ny = yes", 2, "value type"),
+                                     ("\n\nnot a pair", 3, "expected '='"), ("a = 1\na = 2", 2, "redefine"),
+                                     ("a = [1, 2", 1, "parsing array"), ("[[t]]\nx = 1", 1, "tables inside arrays"),
+                                     ("a = 1 2", 1, "parsing"), ("[o]\nx = 1\n[o]\ny = 2", 3, "redefin"),
+                                     ("d = 1979-05-27", 1, "dates")] {
             XCTAssertThrowsError(try TOML.parse(text, file: "f.toml"), text) { e in
                 let c = e as? ConfigError
                 XCTAssertEqual(c?.location, "f.toml:\(line)", text)
                 XCTAssertTrue("\(e)".contains(needle), "\(e)")
             }
         }
+    }
+
+    /// TOML 1.0 as written on Windows and by hand: CRLF, multi-line arrays, inline tables, dotted
+    /// keys, quoted keys; each entry knows its line.
+    func testFullTOML() throws {
+        let text = "# crlf\r\n[optim]\r\nlr = 2e-3\r\nbetas = [\r\n  0.8,  # first\r\n  0.9,\r\n]\r\n"
+            + "model = { preset = \"swin-t\", window = 4 }\r\ntrain.seed = 7\r\n[\"frontend\"]\r\n\"n_mels\" = 32\r\n"
+        let e = try TOML.parse(text, file: "w.toml")
+        let byPath = Dictionary(uniqueKeysWithValues: e.map { ($0.path, $0) })
+        XCTAssertEqual(byPath["optim.lr"]?.value, .float(2e-3)); XCTAssertEqual(byPath["optim.lr"]?.location, "w.toml:3")
+        XCTAssertEqual(byPath["optim.betas"]?.value, .array([.float(0.8), .float(0.9)]))
+        XCTAssertEqual(byPath["optim.betas"]?.location, "w.toml:4")
+        XCTAssertEqual(byPath["optim.model.preset"]?.value, .string("swin-t"))
+        XCTAssertEqual(byPath["optim.model.window"]?.location, "w.toml:8")
+        XCTAssertEqual(byPath["optim.train.seed"]?.location, "w.toml:9")
+        XCTAssertEqual(byPath["frontend.n_mels"]?.value, .integer(32)); XCTAssertEqual(byPath["frontend.n_mels"]?.location, "w.toml:11")
+        // The same as a training config: a CRLF file is honoured, not silently replaced by defaults.
+        let c = try TrainConfig.parse("loss = { audio_audio = 0.25 }\r\n[model]\r\npreset = \"swin-t\"\r\n[optim]\r\nbetas = [\r\n 0.8,\r\n 0.95\r\n]\r\n"
+                                      + "[data]\r\nbatch_per_rank = 4\r\n", file: "w.toml")
+        XCTAssertEqual(c.loss.audioAudio, 0.25); XCTAssertEqual(c.origins["data.batch_per_rank"], "w.toml:10")
+        XCTAssertEqual(c.model.preset, "swin-t"); XCTAssertEqual(c.optim.betas, [0.8, 0.95]); XCTAssertEqual(c.data.batchPerRank, 4)
+        XCTAssertThrowsError(try TrainConfig.parse("[data]\nloss = { audio_audio = 0.25 }", file: "w.toml")) { e in
+            XCTAssertEqual((e as? ConfigError)?.key, "data.loss.audio_audio")
+        }
+        let ok = try TrainConfig.parse("loss = { audio_audio = 0.25 }\noptim.lr = 1e-3", file: "w.toml")
+        XCTAssertEqual(ok.loss.audioAudio, 0.25); XCTAssertEqual(ok.optim.lr, 1e-3)
+        XCTAssertEqual(ok.origins["optim.lr"], "w.toml:2")
     }
 }
 
