@@ -55,7 +55,9 @@ let package = Package(
                                                 .product(name: "TOMLKit", package: "TOMLKit")], swiftSettings: fast),
 
         // Executables. avembed links no MPI and no HDF5.
-        .executableTarget(name: "avtrain", dependencies: ["AVTrain", "AVMPI"], swiftSettings: fast),
+        .executableTarget(name: "avtrain", dependencies: ["AVTrain", "AVMPI", "AVDist", "AVTensor",
+                                                         .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          swiftSettings: fast),
         .executableTarget(name: "avembed", dependencies: [
             "AVTensor", "AVAudio", "AVModel", "AVSafetensors", "AVEval",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

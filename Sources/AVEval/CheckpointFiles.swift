@@ -5,6 +5,11 @@ public enum Checkpoints {
     /// The file name of the checkpoint after `step` steps.
     public static func fileName(step: Int) -> String { String(format: "step-%08d.safetensors", step) }
 
+    /// The path of the checkpoint after `step` steps in `dir`.
+    public static func path(in dir: String, step: Int) -> String {
+        URL(fileURLWithPath: dir).appendingPathComponent(fileName(step: step)).path
+    }
+
     /// The run's checkpoints, oldest first.
     public static func list(in dir: String) -> [String] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []

@@ -6,43 +6,46 @@ struct ConfigField {
     let type: String
     /// Stores the value; false if it has the wrong type.
     let set: (inout TrainConfig, TOMLValue) -> Bool
+    /// The current value (for writing the resolved config back as TOML).
+    let get: (TrainConfig) -> TOMLValue
 
     static func int(_ kp: WritableKeyPath<TrainConfig, Int>) -> ConfigField {
-        ConfigField(type: "integer") { c, v in
+        ConfigField(type: "integer", set: { c, v in
             guard case .integer(let i) = v else { return false }
             c[keyPath: kp] = i; return true
-        }
+        }, get: { .integer($0[keyPath: kp]) })
     }
 
-    /// A float key accepts integers too (`lr = 1` is 1.0).
+    /// A float key accepts integers too (`lr = 1` is 1.0). Written back as the Float's shortest
+    /// decimal form, so that reading it again gives the same Float.
     static func float(_ kp: WritableKeyPath<TrainConfig, Float>) -> ConfigField {
-        ConfigField(type: "number") { c, v in
+        ConfigField(type: "number", set: { c, v in
             guard let f = number(v) else { return false }
             c[keyPath: kp] = f; return true
-        }
+        }, get: { .float(Double("\($0[keyPath: kp])") ?? .nan) })
     }
 
     static func string(_ kp: WritableKeyPath<TrainConfig, String>) -> ConfigField {
-        ConfigField(type: "string") { c, v in
+        ConfigField(type: "string", set: { c, v in
             guard case .string(let s) = v else { return false }
             c[keyPath: kp] = s; return true
-        }
+        }, get: { .string($0[keyPath: kp]) })
     }
 
     static func bool(_ kp: WritableKeyPath<TrainConfig, Bool>) -> ConfigField {
-        ConfigField(type: "boolean") { c, v in
+        ConfigField(type: "boolean", set: { c, v in
             guard case .boolean(let b) = v else { return false }
             c[keyPath: kp] = b; return true
-        }
+        }, get: { .boolean($0[keyPath: kp]) })
     }
 
     static func floats(_ kp: WritableKeyPath<TrainConfig, [Float]>) -> ConfigField {
-        ConfigField(type: "array of numbers") { c, v in
+        ConfigField(type: "array of numbers", set: { c, v in
             guard case .array(let a) = v else { return false }
             let f = a.compactMap(number)
             guard f.count == a.count else { return false }
             c[keyPath: kp] = f; return true
-        }
+        }, get: { .array($0[keyPath: kp].map { .float(Double("\($0)") ?? .nan) }) })
     }
 
     static func number(_ v: TOMLValue) -> Float? {
@@ -56,6 +59,9 @@ struct ConfigField {
 
 /// The keys of every section.
 enum ConfigSchema {
+    /// Sections in the order a written config lists them.
+    static let order = ["model", "data", "frontend", "loss", "optim", "train", "eval"]
+
     static let sections: [String: [String: ConfigField]] = [
         "model": [
             "preset": .string(\.model.preset),

@@ -60,9 +60,7 @@ extension Trainer {
             let record: [String: Any] = ["step": step, "eval_top1": r.overall.top1, "eval_top5": r.overall.top5,
                                          "eval_chance": r.chance, "eval_clips": r.overall.clips, "eval_skipped": r.skipped.count,
                                          "eval_weights": config.eval.ema ? "ema" : "live"]
-            if let data = try? JSONSerialization.data(withJSONObject: record, options: [.sortedKeys]) {
-                appendLine(data, to: URL(fileURLWithPath: config.train.outDir).appendingPathComponent("metrics.jsonl").path)
-            }
+            try metrics.append(record)
         }
         if config.eval.enabled { try comm.barrier() }
     }

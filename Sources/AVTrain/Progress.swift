@@ -4,7 +4,7 @@ import AVLoss
 extension Trainer {
     /// Rank 0: every `log_every` steps (and at the last step) a progress line and a JSONL record in
     /// out_dir/metrics.jsonl (one object per logged step).
-    func report(_ m: StepMetrics) {
+    func report(_ m: StepMetrics) throws {
         guard comm.rank == 0, !m.skipped, m.step % config.train.logEvery == 0 || m.step == totalSteps || m.step == 1 else { return }
         let now = clock.seconds
         let steps = m.step - lastLog.step
@@ -21,20 +21,11 @@ extension Trainer {
                                      "lr": Double(m.lr), "grad_norm": Double(m.gradNorm), "samples_per_s": rate,
                                      "skipped_steps": skippedSteps, "time_s": now]
         for (k, v) in m.values { record[k] = Double(v) }
-        if let data = try? JSONSerialization.data(withJSONObject: record, options: [.sortedKeys]) {
-            appendLine(data, to: URL(fileURLWithPath: config.train.outDir).appendingPathComponent("metrics.jsonl").path)
-        }
+        try metrics.append(record)
     }
 
-    func appendLine(_ data: Data, to path: String) {
-        let fm = FileManager.default
-        try? fm.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        if !fm.fileExists(atPath: path) { _ = fm.createFile(atPath: path, contents: nil) }
-        guard let h = FileHandle(forWritingAtPath: path) else { return }
-        defer { try? h.close() }
-        h.seekToEndOfFile()
-        h.write(data + Data("\n".utf8))
-    }
+    /// The run's metrics file.
+    var metrics: MetricsLog { MetricsLog(path: URL(fileURLWithPath: config.train.outDir).appendingPathComponent("metrics.jsonl").path) }
 
     static func f4(_ x: Float) -> String { String(format: "%.4f", x) }
 

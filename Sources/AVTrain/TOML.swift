@@ -20,6 +20,33 @@ public enum TOMLValue: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The value as TOML source text.
+    public var toml: String {
+        switch self {
+        case .string(let s):
+            var out = "\""
+            for u in s.unicodeScalars {
+                switch u {
+                case "\"": out += "\\\""
+                case "\\": out += "\\\\"
+                case "\n": out += "\\n"
+                case "\t": out += "\\t"
+                case "\r": out += "\\r"
+                default: out += u.value < 0x20 || u.value == 0x7F ? String(format: "\\u%04X", u.value) : String(u)
+                }
+            }
+            return out + "\""
+        case .integer(let i): return String(i)
+        case .float(let d):
+            if d.isNaN { return "nan" }
+            if d.isInfinite { return d > 0 ? "inf" : "-inf" }
+            let s = "\(d)"
+            return s.contains(".") || s.contains("e") ? s : s + ".0"
+        case .boolean(let b): return String(b)
+        case .array(let a): return "[" + a.map(\.toml).joined(separator: ", ") + "]"
+        }
+    }
+
     public var description: String {
         switch self {
         case .string(let s): return "\"\(s)\""

@@ -137,6 +137,18 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         return String(decoding: (try? e.encode(self)) ?? Data(), as: UTF8.self)
     }
 
+    /// The config as a TOML file: every section and key (snake_case) with its value; reading it
+    /// back gives an equal config.
+    public func tomlText() -> String {
+        var out = ""
+        for section in ConfigSchema.order {
+            guard let fields = ConfigSchema.sections[section] else { continue }
+            out += "\n[\(section)]\n"
+            for (key, f) in fields.sorted(by: { $0.key < $1.key }) { out += "\(key) = \(f.get(self).toml)\n" }
+        }
+        return out
+    }
+
     /// Reads `path`, applies `overrides` ("section.key=value", TOML values; a bare word is a
     /// string) and validates. Errors name the file:line (or --set) and the key.
     public static func load(path: String, overrides: [String] = []) throws -> TrainConfig {

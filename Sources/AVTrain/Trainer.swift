@@ -156,29 +156,46 @@ public final class Trainer {
     /// Trains until `totalSteps`, writing checkpoints every `checkpoint_every` steps and at the end.
     public func run() throws {
         let bpe = loader.batchesPerEpoch
-        if comm.rank == 0 {
-            log("avtrain: \(comm.size) rank(s) × batch \(config.data.batchPerRank) = global batch \(comm.size * config.data.batchPerRank), "
-                + "\(bpe) steps/epoch, \(totalSteps) steps; model \(config.model.preset) \(model.config.imageSize) → \(model.config.embeddingSize), "
-                + "\(model.params.parameterCount) parameters, activations \(Trainer.mib(model.plan.bytes + (ema?.plan.bytes ?? 0))) MiB/rank; "
-                + "\(Threads.count) thread(s)/rank; out \(config.train.outDir)")
-        }
+        if comm.rank == 0 { log(plan) }
         clock = Stopwatch()
         lastLog = (step, 0)
         while step < totalSteps {
             let stream = loader.epoch(step / bpe, from: step % bpe)
+            defer { stream.cancel() }
             var got = 0
             while step < totalSteps, let batch = try stream.next() {
                 got += 1
                 let m = try trainStep(batch)
-                report(m)
+                try report(m)
+                if let signal = try stopAgreed() {
+                    let path = lastCheckpointStep == step ? Checkpoints.path(in: config.train.outDir, step: step) : try saveCheckpoint()
+                    throw TrainStopped(signal: signal, step: step, checkpoint: path)
+                }
                 if config.train.checkpointEvery > 0 && step % config.train.checkpointEvery == 0 { try saveCheckpoint() }
                 if config.eval.every > 0 && step % config.eval.every == 0 && step < totalSteps { try evaluate() }
             }
-            stream.cancel()
             if got == 0 { throw TrainError("epoch \(step / bpe) delivered no batches") }
         }
         if lastCheckpointStep != step { try saveCheckpoint() }
         try evaluate()
+    }
+
+    /// The run's layout in one line: ranks × batch, steps, model, memory, threads, output.
+    public var plan: String {
+        "avtrain: \(comm.size) rank(s) × batch \(config.data.batchPerRank) = global batch \(comm.size * config.data.batchPerRank), "
+            + "\(loader.batchesPerEpoch) steps/epoch, \(totalSteps) steps; model \(config.model.preset) \(model.config.imageSize) → \(model.config.embeddingSize), "
+            + "\(model.params.parameterCount) parameters, activations \(Trainer.mib(model.plan.bytes + (ema?.plan.bytes ?? 0))) MiB/rank; "
+            + "\(Threads.count) thread(s)/rank; out \(config.train.outDir)"
+    }
+
+    /// Whether any rank received a stop signal (SIGINT/SIGTERM/SIGUSR1) — all ranks agree, so
+    /// they stop after the same step. Returns the signal (SIGTERM if only another rank knows it).
+    func stopAgreed() throws -> Int32? {
+        let local = StopRequest.pending
+        if comm.size == 1 { return local != 0 ? local : nil }
+        var flag: [Float] = [local != 0 ? 1 : 0]
+        try comm.allReduce(&flag)
+        return flag[0] > 0 ? (local != 0 ? local : SIGTERM) : nil
     }
 
     /// One optimiser step on this rank's `batch` (a collective: every rank calls it together).

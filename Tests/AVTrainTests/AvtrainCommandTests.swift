@@ -74,6 +74,6 @@ final class AvtrainCommandTests: XCTestCase {
         XCTAssertTrue(t2.contains("--set: optim.lr: expected number, got string"), t2)
         let (s3, t3) = try TestSupport.run(avtrain, [])
         XCTAssertEqual(s3, 2, t3)
-        XCTAssertTrue(t3.contains("--config is required"), t3)
+        XCTAssertTrue(t3.contains("Missing expected argument '--config <config>'"), t3)
     }
 }

@@ -174,14 +174,6 @@ final class TrainConfigTests: XCTestCase {
         XCTAssertTrue(c.json().contains("\"weakKD\":0.25"))
     }
 
-    func testCommandLine() throws {
-        let o = try TrainOptions.parse(["--config", "a.toml", "--set", "x.y=1", "--set=z.w=2", "--resume", "latest"])
-        XCTAssertEqual(o.configPath, "a.toml"); XCTAssertEqual(o.overrides, ["x.y=1", "z.w=2"]); XCTAssertEqual(o.resume, "latest")
-        XCTAssertThrowsError(try TrainOptions.parse(["--set", "x.y=1"]))
-        XCTAssertThrowsError(try TrainOptions.parse(["--config", "a", "--bogus"]))
-        XCTAssertThrowsError(try TrainOptions.parse(["--config"]))
-    }
-
     func testLaunchConfigsParse() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         for name in ["demo.toml", "swin-b.toml"] {
