@@ -75,11 +75,15 @@ public struct FrontEndConfig: Codable, Sendable, Equatable {
     /// Throws `FrontEndConfigError` naming the first inconsistent key.
     public func validate() throws {
         func fail(_ key: String, _ reason: String) throws { throw FrontEndConfigError(key: key, reason: reason) }
-        if sampleRate <= 0 { try fail("sampleRate", "must be positive, got \(sampleRate)") }
-        if nFFT < 2 || nFFT % 2 != 0 { try fail("nFFT", "must be even and ≥ 2, got \(nFFT)") }
+        if sampleRate <= 0 || sampleRate > 768_000 { try fail("sampleRate", "must be in 1...768000 Hz, got \(sampleRate)") }
+        if nFFT < 2 || nFFT % 2 != 0 || nFFT > 65_536 { try fail("nFFT", "must be even and in 2...65536, got \(nFFT)") }
         if winLength < 1 || winLength > nFFT { try fail("winLength", "must be in 1...nFFT (\(nFFT)), got \(winLength)") }
-        if hopLength < 1 { try fail("hopLength", "must be positive, got \(hopLength)") }
-        if nMels < 1 { try fail("nMels", "must be positive, got \(nMels)") }
+        if hopLength < 1 || hopLength > winLength {
+            try fail("hopLength", "must be in 1...winLength (\(winLength)) so that no sample is skipped, got \(hopLength)")
+        }
+        if nMels < 1 || nMels > nFFT / 2 + 1 {
+            try fail("nMels", "must be in 1...\(nFFT / 2 + 1) (the n_fft/2+1 frequency bins of n_fft \(nFFT)), got \(nMels)")
+        }
         if !(fmin >= 0) { try fail("fmin", "must be ≥ 0, got \(fmin)") }
         if !(fmax > fmin) || fmax > Float(sampleRate) / 2 {
             try fail("fmax", "must be in (fmin, sampleRate/2] = (\(fmin), \(sampleRate / 2)], got \(fmax)")
@@ -87,8 +91,10 @@ public struct FrontEndConfig: Codable, Sendable, Equatable {
         if !["htk", "slaney"].contains(melScale) { try fail("melScale", "must be \"htk\" or \"slaney\", got \"\(melScale)\"") }
         if !["slaney", "none"].contains(melNorm) { try fail("melNorm", "must be \"slaney\" or \"none\", got \"\(melNorm)\"") }
         if clipSamples <= nFFT / 2 { try fail("clipSamples", "must exceed nFFT/2 (\(nFFT / 2)) for reflect padding, got \(clipSamples)") }
+        if clipSamples > 600 * sampleRate { try fail("clipSamples", "must be at most 10 minutes (\(600 * sampleRate) samples), got \(clipSamples)") }
         if !["zero", "repeat"].contains(pad) { try fail("pad", "must be \"zero\" or \"repeat\", got \"\(pad)\"") }
-        if imageWidth < 1 { try fail("imageWidth", "must be positive, got \(imageWidth)") }
+        if imageWidth < 1 || imageWidth > 8192 { try fail("imageWidth", "must be in 1...8192, got \(imageWidth)") }
+        if imageHeight < 1 || imageHeight > 8192 { try fail("imageHeight", "must be in 1...8192, got \(imageHeight)") }
         if fold {
             if imageHeight < nMels || imageHeight % nMels != 0 {
                 try fail("imageHeight", "with fold it must be a multiple of nMels (\(nMels)), got \(imageHeight)")
@@ -98,8 +104,8 @@ public struct FrontEndConfig: Codable, Sendable, Equatable {
         }
         if !(normStd > 0) || !normStd.isFinite { try fail("normStd", "must be positive, got \(normStd)") }
         if !normMean.isFinite { try fail("normMean", "must be finite, got \(normMean)") }
-        if freqMasks < 0 { try fail("freqMasks", "must be ≥ 0, got \(freqMasks)") }
-        if timeMasks < 0 { try fail("timeMasks", "must be ≥ 0, got \(timeMasks)") }
+        if freqMasks < 0 || freqMasks > nMels { try fail("freqMasks", "must be in 0...n_mels (\(nMels)), got \(freqMasks)") }
+        if timeMasks < 0 || timeMasks > imageFrames { try fail("timeMasks", "must be in 0...\(imageFrames) (the frames), got \(timeMasks)") }
         if !(0...1).contains(freqMaxFraction) { try fail("freqMaxFraction", "must be in [0, 1], got \(freqMaxFraction)") }
         if !(0...1).contains(timeMaxFraction) { try fail("timeMaxFraction", "must be in [0, 1], got \(timeMaxFraction)") }
         if timeWarp < 0 || (timeWarp > 0 && 2 * timeWarp >= imageFrames) {

@@ -84,8 +84,9 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         /// `threads`: compute threads per rank (0 = AVTRAIN_THREADS, else 1 under MPI, all cores alone).
         public var threads = 0
         public var logEvery = 10
-        /// `checkpoint_every`: steps between checkpoints (0 = only at the end).
-        public var checkpointEvery = 0
+        /// `checkpoint_every`: steps between checkpoints (0 = only at the end; a stop signal
+        /// always writes one).
+        public var checkpointEvery = 1000
         /// `keep_last`: checkpoints kept (older ones are deleted).
         public var keepLast = 3
         public var outDir = "Checkpoints/demo"
@@ -200,10 +201,10 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         }
         try check(SwinConfig.presetNames.contains(model.preset), "model.preset", "unknown preset \"\(model.preset)\" (known: \(SwinConfig.presetNames.joined(separator: ", ")))")
         try check(model.window >= 0, "model.window", "must be ≥ 0 (0 = the preset's), got \(model.window)")
-        try check(model.dropPath < 1, "model.drop_path", "must be < 1, got \(model.dropPath)")
-        try check(data.batchPerRank > 0, "data.batch_per_rank", "must be positive, got \(data.batchPerRank)")
-        try check(data.workers > 0, "data.workers", "must be positive, got \(data.workers)")
-        try check(data.prefetch > 0, "data.prefetch", "must be positive, got \(data.prefetch)")
+        try check(model.dropPath < 1 && model.dropPath.isFinite, "model.drop_path", "must be < 1, got \(model.dropPath)")
+        try check((1...65_536).contains(data.batchPerRank), "data.batch_per_rank", "must be in 1...65536, got \(data.batchPerRank)")
+        try check((1...256).contains(data.workers), "data.workers", "must be in 1...256, got \(data.workers)")
+        try check((1...64).contains(data.prefetch), "data.prefetch", "must be in 1...64, got \(data.prefetch)")
         try check(["stop", "skip"].contains(data.onBadClip), "data.on_bad_clip", "must be \"stop\" or \"skip\", got \"\(data.onBadClip)\"")
         try check(!data.trainManifest.isEmpty, "data.train_manifest", "must name a manifest.json")
         for (key, w) in [("audio_text", loss.audioText), ("audio_image", loss.audioImage), ("audio_audio", loss.audioAudio),
@@ -220,19 +221,21 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         try check(optim.weightDecay >= 0 && optim.weightDecay.isFinite, "optim.weight_decay", "must be ≥ 0, got \(optim.weightDecay)")
         try check(optim.betas.count == 2 && optim.betas.allSatisfy { (0..<1).contains($0) }, "optim.betas",
                   "must be two numbers in [0, 1), got \(optim.betas)")
-        try check(optim.eps > 0, "optim.eps", "must be positive, got \(optim.eps)")
+        try check(optim.eps > 0 && optim.eps.isFinite, "optim.eps", "must be positive and finite, got \(optim.eps)")
         try check((0..<1).contains(optim.momentum), "optim.momentum", "must be in [0, 1), got \(optim.momentum)")
         try check(optim.warmupSteps >= 0, "optim.warmup_steps", "must be ≥ 0, got \(optim.warmupSteps)")
         try check(["cosine", "constant"].contains(optim.schedule), "optim.schedule", "must be \"cosine\" or \"constant\", got \"\(optim.schedule)\"")
         try check(optim.minLR >= 0 && optim.minLR <= optim.lr, "optim.min_lr", "must be in [0, lr], got \(optim.minLR)")
-        try check(optim.gradClip >= 0, "optim.grad_clip", "must be ≥ 0 (0 = off), got \(optim.gradClip)")
+        try check(optim.gradClip >= 0 && optim.gradClip.isFinite, "optim.grad_clip", "must be ≥ 0 (0 = off), got \(optim.gradClip)")
+        try check(optim.warmupSteps <= 1 << 40, "optim.warmup_steps", "must be at most 2^40, got \(optim.warmupSteps)")
         try check(train.epochs > 0 || train.steps > 0, "train.epochs", "epochs or steps must be positive")
-        try check(train.steps >= 0, "train.steps", "must be ≥ 0, got \(train.steps)")
+        try check((0...1_000_000).contains(train.epochs), "train.epochs", "must be in 0...1000000, got \(train.epochs)")
+        try check((0...(1 << 40)).contains(train.steps), "train.steps", "must be in 0...2^40, got \(train.steps)")
         try check(train.seed >= 0, "train.seed", "must be ≥ 0, got \(train.seed)")
-        try check(train.threads >= 0, "train.threads", "must be ≥ 0 (0 = automatic), got \(train.threads)")
+        try check((0...1024).contains(train.threads), "train.threads", "must be in 0...1024 (0 = automatic), got \(train.threads)")
         try check(train.logEvery > 0, "train.log_every", "must be positive, got \(train.logEvery)")
         try check(train.checkpointEvery >= 0, "train.checkpoint_every", "must be ≥ 0, got \(train.checkpointEvery)")
-        try check(train.keepLast > 0, "train.keep_last", "must be positive, got \(train.keepLast)")
+        try check((1...100_000).contains(train.keepLast), "train.keep_last", "must be in 1...100000, got \(train.keepLast)")
         try check(train.maxBadSteps > 0, "train.max_bad_steps", "must be positive, got \(train.maxBadSteps)")
         try check(!train.outDir.isEmpty, "train.out_dir", "must name a folder")
         if eval.enabled {
@@ -247,6 +250,16 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         do { try frontend.validate() } catch let e as FrontEndConfigError {
             let key = "frontend." + (ConfigSchema.frontendNames[e.key] ?? e.key)
             throw ConfigError(location: origins[key] ?? "default", key: key, reason: e.reason)
+        }
+        // The encoder's geometry against the input: the window fits the patch grid, and every
+        // patch merging halves an even resolution.
+        if let s = SwinConfig.preset(model.preset) {
+            let p = s.patchSize, stages = s.depths.count, w = model.window > 0 ? model.window : s.windowSize
+            let (h, wd) = (frontend.imageHeight, frontend.imageWidth), unit = p << (stages - 1)
+            for (key, size) in [("frontend.image_height", h), ("frontend.image_width", wd)] where size % unit != 0 {
+                try check(false, key, "must be a multiple of \(unit) (patch \(p) × 2^\(stages - 1) patch mergings of \(model.preset)), got \(size)")
+            }
+            try check(w <= min(h, wd) / p, "model.window", "window \(w) is larger than the \(h / p)×\(wd / p) patch grid of the \(h)×\(wd) input")
         }
     }
 }

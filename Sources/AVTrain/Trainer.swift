@@ -79,6 +79,18 @@ public final class Trainer {
             throw ConfigError(location: config.origins["frontend.sample_rate"] ?? "default", key: "frontend.sample_rate",
                               reason: "is \(config.frontend.sampleRate) Hz but the data (\(manifest.path)) is \(layout.sampleRate) Hz")
         }
+        func configError(_ key: String, _ reason: String) -> ConfigError {
+            ConfigError(location: config.origins[key] ?? "default", key: key, reason: reason)
+        }
+        if config.frontend.clipSamples > layout.clipSamples {
+            throw configError("frontend.clip_samples", "is \(config.frontend.clipSamples) samples but the clips of \(manifest.path) have "
+                              + "\(layout.clipSamples): every clip would be padded (set it to at most \(layout.clipSamples))")
+        }
+        let global = comm.size * config.data.batchPerRank
+        if global > manifest.clips {
+            throw configError("data.batch_per_rank", "\(comm.size) rank(s) × \(config.data.batchPerRank) = global batch \(global) "
+                              + "exceeds the \(manifest.clips) clips of \(manifest.path): no step could be filled")
+        }
         var opts = LoaderOptions(training: true, workers: config.data.workers, prefetchBatches: config.data.prefetch,
                                  onBadClip: config.data.onBadClip == "skip" ? .skip : .stop)
         opts.log = { fputs("rank \(comm.rank): \($0)\n", stderr) }
@@ -88,6 +100,15 @@ public final class Trainer {
         weights = config.loss.weights
         useAugmented = weights.audioAudio != 0
         let b = config.data.batchPerRank
+        // Activations of a training step: ~128 floats per patch token per embed_dim channel and
+        // sample (swin-t at 256²: 158 MiB per sample ≈ 105). Refuse before allocating.
+        let tokens = Double(swin.imageSize[0] * swin.imageSize[1]) / Double(swin.patchSize * swin.patchSize)
+        let need = 4 * 128 * tokens * Double(swin.embedDim) * Double(useAugmented ? 2 * b : b)
+        let have = Double(ProcessInfo.processInfo.physicalMemory)
+        if need > have {
+            throw configError("data.batch_per_rank", String(format: "needs about %.0f GB of activations per rank for batch %d (%@ input %d×%d), "
+                              + "this machine has %.0f GB", need / 1e9, b, config.model.preset, swin.imageSize[0], swin.imageSize[1], have / 1e9))
+        }
         model = try SwinEncoder(config: swin, batch: useAugmented ? 2 * b : b)
         ema = weights.momentumKD != 0 ? try SwinEncoder(config: swin, batch: b, forwardOnly: true) : nil
         let hw = swin.imageSize[0] * swin.imageSize[1]
@@ -109,7 +130,11 @@ public final class Trainer {
         }
         optimizer = make(model.params.count, o.weightDecay)
         scaleOptimizer = make(logitScale.count, 0)
-        totalSteps = config.train.steps > 0 ? config.train.steps : config.train.epochs * loader.batchesPerEpoch
+        let (epochSteps, overflow) = config.train.epochs.multipliedReportingOverflow(by: loader.batchesPerEpoch)
+        guard config.train.steps > 0 || (!overflow && epochSteps <= 1 << 40) else {
+            throw configError("train.epochs", "\(config.train.epochs) epochs × \(loader.batchesPerEpoch) steps is more than 2^40 steps")
+        }
+        totalSteps = config.train.steps > 0 ? config.train.steps : epochSteps
         schedule = LRSchedule(peak: o.lr, minLR: o.minLR, warmupSteps: o.warmupSteps, totalSteps: totalSteps,
                               cosine: o.schedule == "cosine")
         evaluator = comm.rank == 0 && config.eval.enabled ? try PeriodicEval(config, model: swin) : nil

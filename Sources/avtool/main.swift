@@ -8,7 +8,7 @@ struct AVTool: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "avtool",
         abstract: "avtrain's toolbox: data, eval, export, bench, selftest, doctor.",
-        subcommands: [DataCommand.self, EvalCommand.self, ExportCommand.self, Bench.self, SelfTest.self, Doctor.self])
+        subcommands: [DataCommand.self, EvalCommand.self, ExportCommand.self, CheckpointCommand.self, Bench.self, SelfTest.self, Doctor.self])
 }
 
 AVTool.main()

@@ -98,9 +98,9 @@ final class EvalHostileInputTests: XCTestCase {
         model["depths"] = [2, 2]; model["embedDim"] = 65536; json["model"] = model
         try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: specPath))
         assertError(try EncoderWeights.open(dir).makeEncoder(batch: 1), contains: [dir, "larger than", "disagree"])
-        model["embedDim"] = 16; model["imageSize"] = [32768, 32768]; json["model"] = model
+        model["embedDim"] = 16; model["imageSize"] = [8192, 8192]; json["model"] = model
         var fe = try XCTUnwrap(json["frontend"] as? [String: Any])
-        fe["imageHeight"] = 32768; fe["imageWidth"] = 32768; fe["nMels"] = 32768; fe["nFFT"] = 65536; fe["winLength"] = 400
+        fe["imageHeight"] = 8192; fe["imageWidth"] = 8192; fe["nMels"] = 8192; fe["nFFT"] = 65536; fe["winLength"] = 400
         fe["clipSamples"] = 1_000_000; json["frontend"] = fe
         try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: specPath))
         assertError(try EncoderWeights.open(dir).makeEncoder(batch: 4096), contains: [dir, "GB for batch 4096"])
