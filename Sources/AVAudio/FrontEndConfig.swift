@@ -108,7 +108,7 @@ public struct FrontEndConfig: Codable, Sendable, Equatable {
         if timeMasks < 0 || timeMasks > imageFrames { try fail("timeMasks", "must be in 0...\(imageFrames) (the frames), got \(timeMasks)") }
         if !(0...1).contains(freqMaxFraction) { try fail("freqMaxFraction", "must be in [0, 1], got \(freqMaxFraction)") }
         if !(0...1).contains(timeMaxFraction) { try fail("timeMaxFraction", "must be in [0, 1], got \(timeMaxFraction)") }
-        if timeWarp < 0 || (timeWarp > 0 && 2 * timeWarp >= imageFrames) {
+        if timeWarp < 0 || (timeWarp > 0 && timeWarp >= imageFrames / 2 + imageFrames % 2) {
             try fail("timeWarp", "must be in 0..<\(imageFrames / 2) frames, got \(timeWarp)")
         }
     }
