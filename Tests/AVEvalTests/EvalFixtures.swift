@@ -24,42 +24,24 @@ enum EvalFixtures {
         return c
     }
 
-    static func toml(_ d: DemoDataset.Output, out: String, momentum: Bool) -> String {
-        """
-        [model]
-        preset = "tiny"
-        [data]
-        train_manifest = "\(d.trainManifestPath)"
-        batch_per_rank = 16
-        workers = 1
-        \(TestSupport.tinyFrontendTOML)
-        [loss]
-        audio_text = 1.0
-        audio_image = 1.0
-        audio_audio = 0.5
-        momentum_kd = \(momentum ? "0.5" : "0.0")
-        ema_momentum = 0.5
-        [optim]
-        lr = 3e-3
-        warmup_steps = 2
-        [train]
-        steps = 8
-        threads = 1
-        log_every = 100
-        out_dir = "\(out)"
-        [eval]
-        manifest = "\(d.evalManifestPath)"
-        classes = "\(d.classEmbeddingsPath)"
-        every = 4
-        batch = 8
-        """
+    /// TestSupport's tiny run with an EMA teacher (when `momentum`), 8 steps and `[eval]` every 4.
+    static func config(_ d: DemoDataset.Output, out: String, momentum: Bool) throws -> TrainConfig {
+        try TrainConfig.parse(TestSupport.tinyRunTOML(manifest: d.trainManifestPath, out: out, extra: """
+
+            [eval]
+            manifest = "\(d.evalManifestPath)"
+            classes = "\(d.classEmbeddingsPath)"
+            every = 4
+            batch = 8
+            """), file: "eval.toml", overrides: ["loss.weak_kd=0", "loss.momentum_kd=\(momentum ? 0.5 : 0)", "loss.ema_momentum=0.5",
+                                                 "train.steps=8", "train.log_every=100"])
     }
 
     /// Trains 8 steps (with an EMA teacher when `momentum`) and returns the trainer and its data.
     static func train(momentum: Bool = true) throws -> Run {
         let data = try DemoDataset.make(in: TestSupport.tempDir("aveval-data").path, config: demoConfig())
         let out = TestSupport.tempDir("aveval-run").path
-        let config = try TrainConfig.parse(toml(data, out: out, momentum: momentum), file: "eval.toml")
+        let config = try config(data, out: out, momentum: momentum)
         let t = try Trainer(config: config, comm: InProcessCommunicator.single())
         t.log = { _ in }
         try t.run()

@@ -20,29 +20,7 @@ enum TinyRun {
     }
 
     static func toml(manifest: String, out: String, extra: String = "") -> String {
-        """
-        [model]
-        preset = "tiny"
-        [data]
-        train_manifest = "\(manifest)"
-        batch_per_rank = 16
-        workers = 1
-        \(TestSupport.tinyFrontendTOML)
-        [loss]
-        audio_text = 1.0
-        audio_image = 1.0
-        audio_audio = 0.5
-        weak_kd = 0.5
-        [optim]
-        lr = 3e-3
-        warmup_steps = 2
-        [train]
-        steps = 40
-        threads = 1
-        log_every = 10
-        out_dir = "\(out)"
-        \(extra)
-        """
+        TestSupport.tinyRunTOML(manifest: manifest, out: out, extra: extra)
     }
 
     static func config(manifest: String, out: String, overrides: [String] = []) throws -> TrainConfig {

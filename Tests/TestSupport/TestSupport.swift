@@ -100,6 +100,34 @@ public enum TestSupport {
         image_width = 32
         """
 
+    /// The config of the tiny test runs (tiny Swin on 32 × 32 images, batch 16, 40 steps, 1
+    /// thread); `extra` is appended after the `[train]` keys.
+    public static func tinyRunTOML(manifest: String, out: String, extra: String = "") -> String {
+        """
+        [model]
+        preset = "tiny"
+        [data]
+        train_manifest = "\(manifest)"
+        batch_per_rank = 16
+        workers = 1
+        \(tinyFrontendTOML)
+        [loss]
+        audio_text = 1.0
+        audio_image = 1.0
+        audio_audio = 0.5
+        weak_kd = 0.5
+        [optim]
+        lr = 3e-3
+        warmup_steps = 2
+        [train]
+        steps = 40
+        threads = 1
+        log_every = 10
+        out_dir = "\(out)"
+        \(extra)
+        """
+    }
+
     /// The path of `mpirun`, or nil.
     public static var mpirun: String? {
         ["/usr/bin/mpirun", "/usr/local/bin/mpirun"].first { FileManager.default.isExecutableFile(atPath: $0) }
