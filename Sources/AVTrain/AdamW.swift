@@ -50,10 +50,4 @@ public final class AdamW {
             }
         }
     }
-
-    /// One step over a whole parameter store, using its views' decay flags.
-    public func update(_ store: ParameterStore) {
-        update(params: store.values.ptr, grads: store.grads.ptr,
-               ranges: store.views.map { ($0.offset..<($0.offset + $0.count), $0.decay) })
-    }
 }

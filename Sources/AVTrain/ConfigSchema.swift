@@ -48,6 +48,24 @@ struct ConfigField {
         }, get: { .array($0[keyPath: kp].map { .float(Double("\($0)") ?? .nan) }) })
     }
 
+    static func ints(_ kp: WritableKeyPath<TrainConfig, [Int]>) -> ConfigField {
+        ConfigField(type: "array of integers", set: { c, v in
+            guard case .array(let a) = v else { return false }
+            let i = a.compactMap { if case .integer(let x) = $0 { return x } else { return nil } }
+            guard i.count == a.count else { return false }
+            c[keyPath: kp] = i; return true
+        }, get: { .array($0[keyPath: kp].map { .integer($0) }) })
+    }
+
+    static func strings(_ kp: WritableKeyPath<TrainConfig, [String]>) -> ConfigField {
+        ConfigField(type: "array of strings", set: { c, v in
+            guard case .array(let a) = v else { return false }
+            let s = a.compactMap { if case .string(let x) = $0 { return x } else { return nil } }
+            guard s.count == a.count else { return false }
+            c[keyPath: kp] = s; return true
+        }, get: { .array($0[keyPath: kp].map { .string($0) }) })
+    }
+
     static func number(_ v: TOMLValue) -> Float? {
         switch v {
         case .integer(let i): return Float(i)
@@ -67,10 +85,17 @@ enum ConfigSchema {
             "preset": .string(\.model.preset),
             "window": .int(\.model.window),
             "drop_path": .float(\.model.dropPath),
+            "embed_dim": .int(\.model.embedDim),
+            "depths": .ints(\.model.depths),
+            "num_heads": .ints(\.model.numHeads),
+            "mlp_ratio": .float(\.model.mlpRatio),
+            "patch_size": .int(\.model.patchSize),
+            "embedding_dim": .int(\.model.embeddingDim),
         ],
         "data": [
             "train_manifest": .string(\.data.trainManifest),
             "batch_per_rank": .int(\.data.batchPerRank),
+            "global_batch": .int(\.data.globalBatch),
             "workers": .int(\.data.workers),
             "prefetch": .int(\.data.prefetch),
             "on_bad_clip": .string(\.data.onBadClip),
@@ -95,6 +120,10 @@ enum ConfigSchema {
             "tau_kd": .float(\.loss.tauKD),
             "logit_scale_init": .float(\.loss.logitScaleInit),
             "ema_momentum": .float(\.loss.emaMomentum),
+            "ema_momentum_end": .float(\.loss.emaMomentumEnd),
+            "alpha": .float(\.loss.alpha),
+            "alpha_ramp_steps": .int(\.loss.alphaRampSteps),
+            "logit_scale_max": .float(\.loss.logitScaleMax),
         ],
         "optim": [
             "optimizer": .string(\.optim.optimizer),
@@ -106,6 +135,11 @@ enum ConfigSchema {
             "warmup_steps": .int(\.optim.warmupSteps),
             "schedule": .string(\.optim.schedule),
             "min_lr": .float(\.optim.minLR),
+            "cycle_steps": .int(\.optim.cycleSteps),
+            "cycle_mult": .int(\.optim.cycleMult),
+            "decay_steps": .int(\.optim.decaySteps),
+            "decay_factor": .float(\.optim.decayFactor),
+            "no_decay": .strings(\.optim.noDecay),
             "grad_clip": .float(\.optim.gradClip),
         ],
         "train": [

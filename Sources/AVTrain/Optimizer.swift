@@ -9,14 +9,24 @@ public protocol Optimizer: AnyObject {
     var lr: Float { get set }
     /// Updates taken so far.
     var step: Int { get set }
-    /// One update from `store.grads`, with weight decay only on views whose `decay` is true.
-    func update(_ store: ParameterStore)
+    /// One update from `store.grads`, with weight decay only on views for which `decay` is true.
+    func update(_ store: ParameterStore, decay: (ParameterView) -> Bool)
     /// Named flat state buffers, each `store.count` long.
     var state: [(name: String, tensor: Tensor)] { get }
 }
 
+extension Optimizer {
+    /// One update with the views' own `decay` flags.
+    public func update(_ store: ParameterStore) { update(store, decay: { $0.decay }) }
+}
+
 extension AdamW: Optimizer {
     public var state: [(name: String, tensor: Tensor)] { [("m", m), ("v", v)] }
+
+    public func update(_ store: ParameterStore, decay: (ParameterView) -> Bool) {
+        update(params: store.values.ptr, grads: store.grads.ptr,
+               ranges: store.views.map { ($0.offset..<($0.offset + $0.count), decay($0)) })
+    }
 }
 
 /// SGD with momentum and coupled weight decay, step for step as `torch.optim.SGD`
@@ -37,12 +47,12 @@ public final class SGD: Optimizer {
 
     public var state: [(name: String, tensor: Tensor)] { [("m", buffer)] }
 
-    public func update(_ store: ParameterStore) {
+    public func update(_ store: ParameterStore, decay: (ParameterView) -> Bool) {
         let p = store.values.ptr, g = store.grads.ptr, b = buffer.ptr
         let first = step == 0
         step += 1
         for view in store.views {
-            let wd: Float = view.decay ? weightDecay : 0
+            let wd: Float = decay(view) ? weightDecay : 0
             for i in view.offset..<(view.offset + view.count) {
                 let gi = g[i] + wd * p[i]
                 let bi = first ? gi : momentum * b[i] + gi
@@ -53,25 +63,53 @@ public final class SGD: Optimizer {
     }
 }
 
-/// Learning rate at a step: linear warmup from 0 over `warmupSteps`, then cosine decay from
-/// `peak` to `minLR` at `totalSteps` (or constant at `peak`).
+/// Learning rate at a step: linear warmup from 0 over `warmupSteps`, then one of
+/// - `cosine`: cosine decay from `peak` to `minLR` at `totalSteps`;
+/// - `cyclic`: cosine annealing with warm restarts (SGDR; the seed paper's "cosine cyclic"
+///   schedule): cycles of `cycleSteps` (each `cycleMult` times the previous), each decaying from
+///   `peak` to `minLR`;
+/// - `linear`: linear decay from `peak` to `minLR` at `totalSteps`;
+/// - `step`: `peak · decayFactor^⌊(step − warmup) / decaySteps⌋`, floored at `minLR`;
+/// - `constant`: `peak`.
 public struct LRSchedule: Sendable, Equatable {
+    public enum Kind: String, Sendable, CaseIterable { case cosine, cyclic, linear, step, constant }
+    public var kind: Kind
     public var peak: Float
     public var minLR: Float
     public var warmupSteps: Int
     public var totalSteps: Int
-    public var cosine: Bool
+    public var cycleSteps = 1000, cycleMult = 1
+    public var decaySteps = 1000
+    public var decayFactor: Float = 0.1
 
-    public init(peak: Float, minLR: Float = 0, warmupSteps: Int = 0, totalSteps: Int, cosine: Bool = true) {
-        self.peak = peak; self.minLR = minLR; self.warmupSteps = warmupSteps; self.totalSteps = totalSteps; self.cosine = cosine
+    public init(kind: Kind = .cosine, peak: Float, minLR: Float = 0, warmupSteps: Int = 0, totalSteps: Int) {
+        self.kind = kind; self.peak = peak; self.minLR = minLR; self.warmupSteps = warmupSteps; self.totalSteps = totalSteps
     }
 
     /// The rate for update number `step` (0-based).
     public func lr(at step: Int) -> Float {
         if step < warmupSteps { return peak * Float(step + 1) / Float(warmupSteps) }
-        guard cosine else { return peak }
-        let span = max(1, totalSteps - warmupSteps)
-        let t = min(1, Double(step - warmupSteps) / Double(span))
-        return minLR + (peak - minLR) * Float(0.5 * (1 + cos(Double.pi * t)))
+        let t = step - warmupSteps
+        func cosine(_ x: Double) -> Float { minLR + (peak - minLR) * Float(0.5 * (1 + cos(Double.pi * min(1, x)))) }
+        switch kind {
+        case .constant: return peak
+        case .cosine: return cosine(Double(t) / Double(max(1, totalSteps - warmupSteps)))
+        case .linear: return minLR + (peak - minLR) * Float(max(0, 1 - Double(t) / Double(max(1, totalSteps - warmupSteps))))
+        case .step: return max(minLR, peak * powf(decayFactor, Float(t / max(1, decaySteps))))
+        case .cyclic:
+            var start = 0, length = max(1, cycleSteps)
+            while t >= start + length && length < 1 << 40 { start += length; length *= max(1, cycleMult) }
+            return cosine(Double(t - start) / Double(length))
+        }
     }
+}
+
+/// Which parameters get weight decay: a parameter is excluded when its name contains one of
+/// `patterns` (`[optim] no_decay`; default: norms, biases, relative position tables — the
+/// encoder's own `decay` flags).
+public struct DecayRule: Sendable, Equatable {
+    public static let defaultPatterns = ["norm", "bias", "relative_position_bias_table"]
+    public var patterns: [String]
+    public init(patterns: [String] = DecayRule.defaultPatterns) { self.patterns = patterns }
+    public func decays(_ name: String) -> Bool { !patterns.contains { name.contains($0) } }
 }

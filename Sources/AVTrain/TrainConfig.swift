@@ -15,6 +15,15 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         public var window = 0
         /// `drop_path`: stochastic depth rate override (negative = the preset's).
         public var dropPath: Float = -1
+        /// `embed_dim`, `depths`, `num_heads`, `mlp_ratio`, `patch_size`: overrides of the
+        /// preset's architecture (0 / empty = the preset's), e.g. an HTSAT-like Swin.
+        public var embedDim = 0
+        public var depths: [Int] = []
+        public var numHeads: [Int] = []
+        public var mlpRatio: Float = 0
+        public var patchSize = 0
+        /// `embedding_dim`: the head's output width D; 0 = the data's (any other value must equal it).
+        public var embeddingDim = 0
     }
 
     /// `[data]`: the training set and loader.
@@ -23,6 +32,9 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         public var trainManifest = "Datasets/data/demo/train/manifest.json"
         /// `batch_per_rank`: clips per rank per step; the global batch is this × ranks.
         public var batchPerRank = 32
+        /// `global_batch`: clips per step over all ranks (0 = batch_per_rank × ranks); when set,
+        /// batch_per_rank is derived (it must divide evenly by the number of ranks).
+        public var globalBatch = 0
         /// `workers`: loader feature threads per rank.
         public var workers = 2
         /// `prefetch`: batches prepared ahead.
@@ -45,12 +57,42 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         public var tauKD: Float = 0.1
         /// `logit_scale_init`: initial raw logit scale (ln(1/0.07) by default).
         public var logitScaleInit: Float = Float(log(1 / 0.07))
-        /// `ema_momentum`: EMA encoder momentum m (used only when momentum_kd > 0).
+        /// `ema_momentum`: EMA encoder momentum m (used only with the momentum teacher).
         public var emaMomentum: Float = 0.995
+        /// `ema_momentum_end`: with a value ≥ 0, m rises from `ema_momentum` to this on a cosine
+        /// over the run (ALBEF / MoCo v3; e.g. 0.995 → 1); negative = constant.
+        public var emaMomentumEnd: Float = -1
+        /// `alpha`: the CAVT-MAE weighting — audio_image gets 1 − α and momentum_kd α/2 (then those
+        /// two keys must not be set); negative = off.
+        public var alpha: Float = -1
+        /// `alpha_ramp_steps`: α rises linearly from 0 to `alpha` over this many steps (0 = at once).
+        public var alphaRampSteps = 0
+        /// `logit_scale_max`: the raw logit scale is clamped to [0, this] after every update
+        /// (CLIP / open_clip: ln 100).
+        public var logitScaleMax: Float = Float(log(100.0))
 
-        public var weights: LossWeights {
-            LossWeights(audioText: audioText, audioImage: audioImage, audioAudio: audioAudio, weakKD: weakKD,
-                        momentumKD: momentumKD, tauKD: tauKD)
+        public var weights: LossWeights { weights(at: Int.max) }
+
+        /// The weights at update `step` (α ramped, when `alpha` is set).
+        public func weights(at step: Int) -> LossWeights {
+            var w = LossWeights(audioText: audioText, audioImage: audioImage, audioAudio: audioAudio, weakKD: weakKD,
+                                momentumKD: momentumKD, tauKD: tauKD)
+            if alpha >= 0 {
+                let a = alphaRampSteps > 0 ? alpha * Float(min(1, Double(step) / Double(alphaRampSteps))) : alpha
+                w.audioImage = 1 - a
+                w.momentumKD = a / 2
+            }
+            return w
+        }
+
+        /// Whether the run needs the momentum (EMA) teacher.
+        public var usesTeacher: Bool { momentumKD > 0 || alpha > 0 }
+
+        /// The EMA momentum at update `step` of `total`.
+        public func emaMomentum(at step: Int, of total: Int) -> Float {
+            guard emaMomentumEnd >= 0 else { return emaMomentum }
+            let t = min(1, Double(step) / Double(max(1, total)))
+            return emaMomentumEnd - (emaMomentumEnd - emaMomentum) * Float(0.5 * (1 + cos(Double.pi * t)))
         }
     }
 
@@ -67,9 +109,17 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         public var momentum: Float = 0.9
         /// `warmup_steps`: linear warmup from 0 to lr.
         public var warmupSteps = 0
-        /// `schedule`: "cosine" (to min_lr at the last step) or "constant".
+        /// `schedule`: "cosine" (to min_lr at the last step), "cyclic" (cosine with warm restarts
+        /// every `cycle_steps`, each cycle `cycle_mult` × longer), "linear", "step" (× `decay_factor`
+        /// every `decay_steps`) or "constant".
         public var schedule = "cosine"
         public var minLR: Float = 0
+        public var cycleSteps = 1000
+        public var cycleMult = 1
+        public var decaySteps = 1000
+        public var decayFactor: Float = 0.1
+        /// `no_decay`: parameters whose name contains one of these get no weight decay.
+        public var noDecay: [String] = DecayRule.defaultPatterns
         /// `grad_clip`: maximum global gradient norm (0 = no clipping).
         public var gradClip: Float = 1
     }
@@ -194,6 +244,51 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         return c
     }
 
+    /// The encoder's config: the preset with the `[model]` overrides, the front-end's image size
+    /// and the embedding width `embeddingDim` (the data's D; `model.embedding_dim` must agree).
+    public func swinConfig(embeddingDim: Int) throws -> SwinConfig {
+        func fail(_ key: String, _ reason: String) -> ConfigError { ConfigError(location: origins[key] ?? "default", key: key, reason: reason) }
+        guard var s = SwinConfig.preset(model.preset) else { throw fail("model.preset", "unknown preset") }
+        s.imageSize = [frontend.imageHeight, frontend.imageWidth]
+        s.inChannels = 1
+        if model.embeddingDim > 0 && model.embeddingDim != embeddingDim {
+            throw fail("model.embedding_dim", "is \(model.embeddingDim) but the data's embeddings have D = \(embeddingDim)")
+        }
+        s.embeddingSize = embeddingDim
+        if model.window > 0 { s.windowSize = model.window }
+        if model.dropPath >= 0 { s.dropPathRate = model.dropPath }
+        if model.embedDim > 0 { s.embedDim = model.embedDim }
+        if model.patchSize > 0 { s.patchSize = model.patchSize }
+        if model.mlpRatio > 0 { s.mlpRatio = model.mlpRatio }
+        if !model.depths.isEmpty { s.depths = model.depths }
+        if !model.numHeads.isEmpty { s.numHeads = model.numHeads }
+        guard s.depths.count == s.numHeads.count else {
+            throw fail(model.numHeads.isEmpty ? "model.depths" : "model.num_heads",
+                       "\(s.depths.count) stages of depths \(s.depths) but \(s.numHeads.count) head counts \(s.numHeads)")
+        }
+        for (i, h) in s.numHeads.enumerated() where s.stageDim(i) % h != 0 {
+            throw fail("model.num_heads", "stage \(i) has \(s.stageDim(i)) channels (embed_dim \(s.embedDim) × 2^\(i)), not divisible by \(h) heads")
+        }
+        return s
+    }
+
+    /// This config for a run of `worldSize` ranks: `global_batch` (when set) divided into the
+    /// per-rank batch. Throws naming the key when it does not divide.
+    public func resolved(worldSize: Int) throws -> TrainConfig {
+        var c = self
+        guard data.globalBatch > 0 else { return c }
+        guard data.globalBatch % max(1, worldSize) == 0 else {
+            throw ConfigError(location: origins["data.global_batch"] ?? "default", key: "data.global_batch",
+                              reason: "\(data.globalBatch) does not divide evenly over \(worldSize) ranks")
+        }
+        if let set = origins["data.batch_per_rank"], data.batchPerRank != data.globalBatch / worldSize {
+            throw ConfigError(location: set, key: "data.batch_per_rank",
+                              reason: "is \(data.batchPerRank) but data.global_batch \(data.globalBatch) over \(worldSize) ranks gives \(data.globalBatch / worldSize); set one of them")
+        }
+        c.data.batchPerRank = data.globalBatch / max(1, worldSize)
+        return c
+    }
+
     /// Checks ranges and choices; errors name the key and where it was set.
     public func validate() throws {
         func check(_ ok: Bool, _ key: String, _ reason: String) throws {
@@ -203,6 +298,14 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         try check(model.window >= 0, "model.window", "must be ≥ 0 (0 = the preset's), got \(model.window)")
         try check(model.dropPath < 1 && model.dropPath.isFinite, "model.drop_path", "must be < 1, got \(model.dropPath)")
         try check((1...65_536).contains(data.batchPerRank), "data.batch_per_rank", "must be in 1...65536, got \(data.batchPerRank)")
+        try check((0...(1 << 24)).contains(data.globalBatch), "data.global_batch", "must be in 0...2^24 (0 = batch_per_rank × ranks), got \(data.globalBatch)")
+        try check(model.embedDim >= 0 && model.embedDim <= 4096, "model.embed_dim", "must be in 0...4096 (0 = the preset's), got \(model.embedDim)")
+        try check(model.depths.count <= 8 && model.depths.allSatisfy { (1...64).contains($0) }, "model.depths",
+                  "must be up to 8 stages of 1...64 blocks, got \(model.depths)")
+        try check(model.numHeads.allSatisfy { (1...256).contains($0) }, "model.num_heads", "must be 1...256 heads per stage, got \(model.numHeads)")
+        try check(model.mlpRatio == 0 || (model.mlpRatio > 0 && model.mlpRatio <= 16), "model.mlp_ratio", "must be in (0, 16] (0 = the preset's), got \(model.mlpRatio)")
+        try check((0...32).contains(model.patchSize), "model.patch_size", "must be in 0...32 (0 = the preset's), got \(model.patchSize)")
+        try check((0...65_536).contains(model.embeddingDim), "model.embedding_dim", "must be in 0...65536 (0 = the data's D), got \(model.embeddingDim)")
         try check((1...256).contains(data.workers), "data.workers", "must be in 1...256, got \(data.workers)")
         try check((1...64).contains(data.prefetch), "data.prefetch", "must be in 1...64, got \(data.prefetch)")
         try check(["stop", "skip"].contains(data.onBadClip), "data.on_bad_clip", "must be \"stop\" or \"skip\", got \"\(data.onBadClip)\"")
@@ -211,11 +314,21 @@ public struct TrainConfig: Codable, Equatable, Sendable {
                          ("weak_kd", loss.weakKD), ("momentum_kd", loss.momentumKD)] {
             try check(w >= 0 && w.isFinite, "loss.\(key)", "must be a finite weight ≥ 0, got \(w)")
         }
-        try check(loss.audioText + loss.audioImage + loss.audioAudio + loss.weakKD + loss.momentumKD > 0, "loss.audio_text",
-                  "every loss weight is zero")
+        try check(loss.audioText + loss.audioImage + loss.audioAudio + loss.weakKD + loss.momentumKD > 0 || loss.alpha >= 0,
+                  "loss.audio_text", "every loss weight is zero")
         try check(loss.tauKD > 0 && loss.tauKD.isFinite, "loss.tau_kd", "must be positive, got \(loss.tauKD)")
         try check(loss.logitScaleInit.isFinite, "loss.logit_scale_init", "must be finite, got \(loss.logitScaleInit)")
         try check((0...1).contains(loss.emaMomentum), "loss.ema_momentum", "must be in [0, 1], got \(loss.emaMomentum)")
+        try check(loss.emaMomentumEnd < 0 || (0...1).contains(loss.emaMomentumEnd), "loss.ema_momentum_end",
+                  "must be in [0, 1] (negative = constant momentum), got \(loss.emaMomentumEnd)")
+        try check(loss.alpha.isFinite && loss.alpha <= 1, "loss.alpha", "must be in [0, 1] (negative = off), got \(loss.alpha)")
+        if loss.alpha >= 0 {
+            for key in ["loss.audio_image", "loss.momentum_kd"] where origins[key] != nil {
+                try check(false, key, "is set by loss.alpha (audio_image = 1 − α, momentum_kd = α/2); remove one of them")
+            }
+        }
+        try check((0...(1 << 40)).contains(loss.alphaRampSteps), "loss.alpha_ramp_steps", "must be in 0...2^40, got \(loss.alphaRampSteps)")
+        try check(loss.logitScaleMax > 0 && loss.logitScaleMax.isFinite, "loss.logit_scale_max", "must be positive, got \(loss.logitScaleMax)")
         try check(["adamw", "sgd"].contains(optim.optimizer), "optim.optimizer", "must be \"adamw\" or \"sgd\", got \"\(optim.optimizer)\"")
         try check(optim.lr > 0 && optim.lr.isFinite, "optim.lr", "must be positive, got \(optim.lr)")
         try check(optim.weightDecay >= 0 && optim.weightDecay.isFinite, "optim.weight_decay", "must be ≥ 0, got \(optim.weightDecay)")
@@ -224,7 +337,13 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         try check(optim.eps > 0 && optim.eps.isFinite, "optim.eps", "must be positive and finite, got \(optim.eps)")
         try check((0..<1).contains(optim.momentum), "optim.momentum", "must be in [0, 1), got \(optim.momentum)")
         try check(optim.warmupSteps >= 0, "optim.warmup_steps", "must be ≥ 0, got \(optim.warmupSteps)")
-        try check(["cosine", "constant"].contains(optim.schedule), "optim.schedule", "must be \"cosine\" or \"constant\", got \"\(optim.schedule)\"")
+        try check(LRSchedule.Kind(rawValue: optim.schedule) != nil, "optim.schedule",
+                  "must be one of \(LRSchedule.Kind.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(optim.schedule)\"")
+        try check((1...(1 << 40)).contains(optim.cycleSteps), "optim.cycle_steps", "must be in 1...2^40, got \(optim.cycleSteps)")
+        try check((1...64).contains(optim.cycleMult), "optim.cycle_mult", "must be in 1...64, got \(optim.cycleMult)")
+        try check((1...(1 << 40)).contains(optim.decaySteps), "optim.decay_steps", "must be in 1...2^40, got \(optim.decaySteps)")
+        try check(optim.decayFactor > 0 && optim.decayFactor <= 1, "optim.decay_factor", "must be in (0, 1], got \(optim.decayFactor)")
+        try check(optim.noDecay.allSatisfy { !$0.isEmpty }, "optim.no_decay", "patterns must not be empty strings")
         try check(optim.minLR >= 0 && optim.minLR <= optim.lr, "optim.min_lr", "must be in [0, lr], got \(optim.minLR)")
         try check(optim.gradClip >= 0 && optim.gradClip.isFinite, "optim.grad_clip", "must be ≥ 0 (0 = off), got \(optim.gradClip)")
         try check(optim.warmupSteps <= 1 << 40, "optim.warmup_steps", "must be at most 2^40, got \(optim.warmupSteps)")
@@ -253,8 +372,9 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         }
         // The encoder's geometry against the input: the window fits the patch grid, and every
         // patch merging halves an even resolution.
-        if let s = SwinConfig.preset(model.preset) {
-            let p = s.patchSize, stages = s.depths.count, w = model.window > 0 ? model.window : s.windowSize
+        do {
+            let s = try swinConfig(embeddingDim: model.embeddingDim > 0 ? model.embeddingDim : 1)
+            let p = s.patchSize, stages = s.depths.count, w = s.windowSize
             let (h, wd) = (frontend.imageHeight, frontend.imageWidth), unit = p << (stages - 1)
             for (key, size) in [("frontend.image_height", h), ("frontend.image_width", wd)] where size % unit != 0 {
                 try check(false, key, "must be a multiple of \(unit) (patch \(p) × 2^\(stages - 1) patch mergings of \(model.preset)), got \(size)")

@@ -28,9 +28,10 @@ public enum TrainJob {
     /// Runs the job on `comm` with an already loaded `config`; returns the trainer (for tests).
     /// Rank 0 claims out_dir (writable, not in use) before anything else, and releases it at the end.
     @discardableResult
-    public static func run(_ options: TrainOptions, config: TrainConfig, comm: Communicator,
+    public static func run(_ options: TrainOptions, config given: TrainConfig, comm: Communicator,
                            log: ((String) -> Void)? = nil) throws -> Trainer {
         let say = log ?? { print($0); fflush(stdout) }
+        let config = try given.resolved(worldSize: comm.size)
         guard options.resume == nil || options.initFrom == nil else {
             throw TrainError("--resume continues a run, --init starts a new one from weights: give one of them")
         }

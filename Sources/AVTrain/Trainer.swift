@@ -62,7 +62,7 @@ public final class Trainer {
     public var log: (String) -> Void = { print($0); fflush(stdout) }
     let useAugmented: Bool
     let input: Tensor, dout: Tensor
-    let weights: LossWeights
+    let decayRule: DecayRule
     var clock = Stopwatch()
     var lastLog = (step: 0, time: 0.0)
     public internal(set) var lastCheckpointStep = -1
@@ -96,9 +96,9 @@ public final class Trainer {
         opts.log = { fputs("rank \(comm.rank): \($0)\n", stderr) }
         loader = try ShardedLoader(manifest: manifest, rank: comm.rank, worldSize: comm.size, batchPerRank: config.data.batchPerRank,
                                    seed: UInt64(config.train.seed), featurizer: try LogMelFeaturizer(config.frontend), options: opts)
-        let swin = try Trainer.swinConfig(config, embeddingDim: layout.embeddingDim)
-        weights = config.loss.weights
-        useAugmented = weights.audioAudio != 0
+        let swin = try config.swinConfig(embeddingDim: layout.embeddingDim)
+        decayRule = DecayRule(patterns: config.optim.noDecay)
+        useAugmented = config.loss.audioAudio != 0
         let b = config.data.batchPerRank
         // Activations of a training step: ~128 floats per patch token per embed_dim channel and
         // sample (swin-t at 256²: 158 MiB per sample ≈ 105). Refuse before allocating.
@@ -110,7 +110,7 @@ public final class Trainer {
                               + "this machine has %.0f GB", need / 1e9, b, config.model.preset, swin.imageSize[0], swin.imageSize[1], have / 1e9))
         }
         model = try SwinEncoder(config: swin, batch: useAugmented ? 2 * b : b)
-        ema = weights.momentumKD != 0 ? try SwinEncoder(config: swin, batch: b, forwardOnly: true) : nil
+        ema = config.loss.usesTeacher ? try SwinEncoder(config: swin, batch: b, forwardOnly: true) : nil
         let hw = swin.imageSize[0] * swin.imageSize[1]
         input = Tensor([(useAugmented ? 2 : 1) * b, hw])
         dout = Tensor([(useAugmented ? 2 : 1) * b, swin.embeddingSize])
@@ -135,8 +135,10 @@ public final class Trainer {
             throw configError("train.epochs", "\(config.train.epochs) epochs × \(loader.batchesPerEpoch) steps is more than 2^40 steps")
         }
         totalSteps = config.train.steps > 0 ? config.train.steps : epochSteps
-        schedule = LRSchedule(peak: o.lr, minLR: o.minLR, warmupSteps: o.warmupSteps, totalSteps: totalSteps,
-                              cosine: o.schedule == "cosine")
+        var s = LRSchedule(kind: LRSchedule.Kind(rawValue: o.schedule) ?? .cosine, peak: o.lr, minLR: o.minLR,
+                           warmupSteps: o.warmupSteps, totalSteps: totalSteps)
+        s.cycleSteps = o.cycleSteps; s.cycleMult = o.cycleMult; s.decaySteps = o.decaySteps; s.decayFactor = o.decayFactor
+        schedule = s
         evaluator = comm.rank == 0 && config.eval.enabled ? try PeriodicEval(config, model: swin) : nil
     }
 
@@ -144,20 +146,6 @@ public final class Trainer {
     public var evalSummary: (best: (step: Int, top1: Double, top5: Double), last: (step: Int, top1: Double, top5: Double))? {
         guard let ev = evaluator, let best = ev.best, let last = ev.history.last else { return nil }
         return (best, last)
-    }
-
-    /// The encoder's config: the preset with the config's overrides, the front-end's image size
-    /// and the data's embedding width.
-    public static func swinConfig(_ config: TrainConfig, embeddingDim: Int) throws -> SwinConfig {
-        guard var s = SwinConfig.preset(config.model.preset) else {
-            throw ConfigError(location: config.origins["model.preset"] ?? "default", key: "model.preset", reason: "unknown preset")
-        }
-        s.imageSize = [config.frontend.imageHeight, config.frontend.imageWidth]
-        s.inChannels = 1
-        s.embeddingSize = embeddingDim
-        if config.model.window > 0 { s.windowSize = config.model.window }
-        if config.model.dropPath >= 0 { s.dropPathRate = config.model.dropPath }
-        return s
     }
 
     /// Loads the training manifest; with `synth_if_missing`, rank 0 first builds the demo set.
@@ -243,7 +231,8 @@ public final class Trainer {
         }
         let inputs = LossInputs(dim: d, x: x, xAug: xAug, xMomentum: xMomentum, text: batch.text.array,
                                 image: batch.image.array, weakImage: batch.weakImage.array)
-        let res = try contrastiveObjective(local: inputs, logitScale: logitScale.values.ptr[0], weights: weights, comm: comm)
+        let res = try contrastiveObjective(local: inputs, logitScale: logitScale.values.ptr[0], weights: config.loss.weights(at: step),
+                                           comm: comm)
         res.gradX.withUnsafeBufferPointer { dout.ptr.update(from: $0.baseAddress!, count: b * d) }
         if useAugmented { res.gradXAug.withUnsafeBufferPointer { (dout.ptr + b * d).update(from: $0.baseAddress!, count: b * d) } }
         model.backward(dout: dout.ptr)
@@ -278,10 +267,13 @@ public final class Trainer {
             for i in 0..<model.params.count { g[i] *= f }
             logitScale.grads.ptr[0] *= f
         }
-        optimizer.lr = lr; optimizer.update(model.params)
+        optimizer.lr = lr; optimizer.update(model.params) { self.decayRule.decays($0.name) }
         scaleOptimizer.lr = lr; scaleOptimizer.update(logitScale)
+        // CLIP / open_clip clamp the parameter itself: above the clamp the loss's min(s, 100)
+        // would give it zero gradient and it would stick there.
+        logitScale.values.ptr[0] = min(max(logitScale.values.ptr[0], 0), config.loss.logitScaleMax)
         if let ema { Trainer.emaUpdate(ema.params.values.ptr, toward: model.params.values.ptr, count: model.params.count,
-                                       momentum: config.loss.emaMomentum) }
+                                       momentum: config.loss.emaMomentum(at: step, of: totalSteps)) }
         history.append(m)
         return m
     }

@@ -1,6 +1,7 @@
 import XCTest
 import Foundation
 import AVTrain
+import AVModel
 
 final class TOMLTests: XCTestCase {
     func testValuesCommentsAndSections() throws {
@@ -135,6 +136,28 @@ final class TrainConfigTests: XCTestCase {
         XCTAssertTrue(e?.reason.contains("every loss weight is zero") == true)
     }
 
+    /// Architecture overrides, the embedding width and global_batch.
+    func testModelKeysAndGlobalBatch() throws {
+        let c = try TrainConfig.parse("[model]\npreset = \"swin-t\"\nembed_dim = 32\ndepths = [2, 2]\nnum_heads = [2, 4]\n"
+                                      + "mlp_ratio = 2.0\npatch_size = 2\nwindow = 4\n[frontend]\nimage_width = 256", file: "c.toml")
+        let s = try c.swinConfig(embeddingDim: 24)
+        XCTAssertEqual(s.embedDim, 32); XCTAssertEqual(s.depths, [2, 2]); XCTAssertEqual(s.numHeads, [2, 4])
+        XCTAssertEqual(s.mlpRatio, 2); XCTAssertEqual(s.patchSize, 2); XCTAssertEqual(s.embeddingSize, 24)
+        var e = error("[model]\ndepths = [2, 2, 2]")                        // tiny has 2 head counts
+        XCTAssertEqual(e?.key, "model.depths")
+        e = error("[model]\nembed_dim = 30\nnum_heads = [4, 8]")
+        XCTAssertEqual(e?.key, "model.num_heads"); XCTAssertTrue(e?.reason.contains("not divisible") == true)
+        XCTAssertThrowsError(try TrainConfig.parse("[model]\nembedding_dim = 512", file: "c.toml").swinConfig(embeddingDim: 64)) {
+            XCTAssertEqual(($0 as? ConfigError)?.key, "model.embedding_dim")
+        }
+        let g = try TrainConfig.parse("[data]\nglobal_batch = 64", file: "c.toml")
+        XCTAssertEqual(try g.resolved(worldSize: 4).data.batchPerRank, 16)
+        XCTAssertThrowsError(try g.resolved(worldSize: 3)) { XCTAssertEqual(($0 as? ConfigError)?.key, "data.global_batch") }
+        let both = try TrainConfig.parse("[data]\nglobal_batch = 64\nbatch_per_rank = 8", file: "c.toml")
+        XCTAssertThrowsError(try both.resolved(worldSize: 4)) { XCTAssertEqual(($0 as? ConfigError)?.location, "c.toml:3") }
+        XCTAssertEqual(try both.resolved(worldSize: 8).data.batchPerRank, 8)
+    }
+
     /// `[eval]`: off by default; a set needs a class file; one kind of set; EMA needs the teacher.
     func testEvalSection() throws {
         XCTAssertFalse(try TrainConfig.parse("", file: "c.toml").eval.enabled)
@@ -189,7 +212,59 @@ final class ScheduleAndSGDTests: XCTestCase {
         XCTAssertEqual(s.lr(at: 4), 1, accuracy: 1e-7)
         XCTAssertEqual(s.lr(at: 9), 0.55, accuracy: 1e-6)   // halfway: min + (peak − min)/2
         XCTAssertEqual(s.lr(at: 14), 0.1, accuracy: 1e-7)
-        XCTAssertEqual(LRSchedule(peak: 2, warmupSteps: 0, totalSteps: 10, cosine: false).lr(at: 7), 2)
+        XCTAssertEqual(LRSchedule(kind: .constant, peak: 2, warmupSteps: 0, totalSteps: 10).lr(at: 7), 2)
+    }
+
+    /// Cyclic cosine (warm restarts) against its formula, with growing cycles; linear and step decay.
+    func testCyclicLinearAndStepSchedules() {
+        var s = LRSchedule(kind: .cyclic, peak: 1, minLR: 0.2, warmupSteps: 2, totalSteps: 100)
+        s.cycleSteps = 10; s.cycleMult = 2
+        func formula(_ t: Int, start: Int, length: Int) -> Float { 0.2 + 0.8 * Float(0.5 * (1 + cos(Double.pi * Double(t - start) / Double(length)))) }
+        for step in 2..<72 {
+            let t = step - 2
+            let (start, length) = t < 10 ? (0, 10) : (t < 30 ? (10, 20) : (30, 40))
+            XCTAssertEqual(s.lr(at: step), formula(t, start: start, length: length), accuracy: 1e-6, "step \(step)")
+        }
+        XCTAssertEqual(s.lr(at: 12), 1, accuracy: 1e-6, "restart at t = 10")
+        XCTAssertEqual(s.lr(at: 32), 1, accuracy: 1e-6, "restart at t = 30")
+        let lin = LRSchedule(kind: .linear, peak: 1, minLR: 0, warmupSteps: 0, totalSteps: 10)
+        XCTAssertEqual(lin.lr(at: 0), 1); XCTAssertEqual(lin.lr(at: 5), 0.5, accuracy: 1e-7); XCTAssertEqual(lin.lr(at: 10), 0)
+        var st = LRSchedule(kind: .step, peak: 1, minLR: 0.005, warmupSteps: 0, totalSteps: 100)
+        st.decaySteps = 30; st.decayFactor = 0.1
+        XCTAssertEqual(st.lr(at: 29), 1); XCTAssertEqual(st.lr(at: 30), 0.1, accuracy: 1e-7)
+        XCTAssertEqual(st.lr(at: 60), 0.01, accuracy: 1e-8); XCTAssertEqual(st.lr(at: 90), 0.005, "floored at min_lr")
+    }
+
+    /// The CAVT-MAE α ramp and the cosine EMA-momentum schedule against hand-computed values.
+    func testAlphaRampAndEMAMomentumSchedule() throws {
+        let c = try TrainConfig.parse("[loss]\nalpha = 0.4\nalpha_ramp_steps = 10\nema_momentum = 0.995\nema_momentum_end = 1.0", file: "c.toml")
+        XCTAssertTrue(c.loss.usesTeacher)
+        XCTAssertEqual(c.loss.weights(at: 0).audioImage, 1); XCTAssertEqual(c.loss.weights(at: 0).momentumKD, 0)
+        XCTAssertEqual(c.loss.weights(at: 5).audioImage, 0.8, accuracy: 1e-7)
+        XCTAssertEqual(c.loss.weights(at: 5).momentumKD, 0.1, accuracy: 1e-7)
+        XCTAssertEqual(c.loss.weights(at: 50).audioImage, 0.6, accuracy: 1e-7)
+        XCTAssertEqual(c.loss.weights(at: 50).momentumKD, 0.2, accuracy: 1e-7)
+        XCTAssertEqual(c.loss.weights(at: 50).audioText, 1)
+        XCTAssertEqual(c.loss.emaMomentum(at: 0, of: 100), 0.995, accuracy: 1e-7)
+        XCTAssertEqual(c.loss.emaMomentum(at: 50, of: 100), 0.9975, accuracy: 1e-6)
+        XCTAssertEqual(c.loss.emaMomentum(at: 100, of: 100), 1, accuracy: 1e-7)
+        XCTAssertEqual(try TrainConfig.parse("", file: "c.toml").loss.emaMomentum(at: 50, of: 100), 0.995, "constant by default")
+        XCTAssertThrowsError(try TrainConfig.parse("[loss]\nalpha = 0.4\naudio_image = 0.5", file: "c.toml")) {
+            XCTAssertEqual(($0 as? ConfigError)?.key, "loss.audio_image")
+        }
+    }
+
+    /// The default no_decay patterns give exactly the encoder's own decay flags; others change them.
+    func testDecayRule() throws {
+        for preset in ["tiny", "swin-t"] {
+            var s = try XCTUnwrap(SwinConfig.preset(preset))
+            s.imageSize = [64, 64]; s.windowSize = 4
+            let model = try SwinEncoder(config: s, batch: 1, forwardOnly: true)
+            for v in model.params.views { XCTAssertEqual(DecayRule().decays(v.name), v.decay, v.name) }
+        }
+        let rule = try TrainConfig.parse("[optim]\nno_decay = [\"bias\"]", file: "c.toml").optim.noDecay
+        XCTAssertTrue(DecayRule(patterns: rule).decays("layers.0.blocks.0.norm1.weight"))
+        XCTAssertFalse(DecayRule(patterns: rule).decays("head.fc.bias"))
     }
 
     /// torch.optim.SGD(momentum=0.9, weight_decay=0.1) by hand for two steps; no decay on the bias view.

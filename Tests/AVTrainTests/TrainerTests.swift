@@ -61,6 +61,24 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(Checkpoints.list(in: out).map { ($0 as NSString).lastPathComponent }, ["step-00000040.safetensors"])
     }
 
+    /// The raw logit scale is clamped to [0, ln 100] after every update: an initial 4.7 (above
+    /// ln 100, where the loss's min(s, 100) gives it no gradient) comes down to ln 100 and moves on.
+    func testLogitScaleIsClamped() throws {
+        let m = try TinyRun.data(), out = TestSupport.tempDir("avtrain-clamp").path
+        let t = try Trainer(config: try TinyRun.config(manifest: m, out: out, overrides: ["train.steps=3", "loss.logit_scale_init=4.7"]),
+                            comm: InProcessCommunicator.single())
+        t.log = { _ in }
+        XCTAssertEqual(t.logitScale.values.ptr[0], 4.7)
+        try t.run()
+        XCTAssertLessThanOrEqual(t.logitScale.values.ptr[0], Float(log(100.0)))
+        XCTAssertGreaterThan(t.logitScale.values.ptr[0], 4.5)
+        let low = try Trainer(config: try TinyRun.config(manifest: m, out: out + "2", overrides: ["train.steps=2", "loss.logit_scale_init=-1"]),
+                              comm: InProcessCommunicator.single())
+        low.log = { _ in }
+        try low.run()
+        XCTAssertGreaterThanOrEqual(low.logitScale.values.ptr[0], 0)
+    }
+
     /// A checkpoint holds exactly the trainer's tensors and metadata; keep_last prunes old ones.
     func testCheckpointRoundTripAndKeepLast() throws {
         let m = try TinyRun.data(), out = TestSupport.tempDir("avtrain-ckpt").path
