@@ -310,6 +310,13 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         try check((1...64).contains(data.prefetch), "data.prefetch", "must be in 1...64, got \(data.prefetch)")
         try check(["stop", "skip"].contains(data.onBadClip), "data.on_bad_clip", "must be \"stop\" or \"skip\", got \"\(data.onBadClip)\"")
         try check(!data.trainManifest.isEmpty, "data.train_manifest", "must name a manifest.json")
+        if data.synthIfMissing {
+            // The demo set is only ever written where the demo set belongs: …/demo/train/manifest.json.
+            let parts = URL(fileURLWithPath: data.trainManifest).pathComponents.suffix(3)
+            try check(Array(parts) == ["demo", "train", "manifest.json"], "data.synth_if_missing",
+                      "builds the demo set, so train_manifest must be …/demo/train/manifest.json (got \(data.trainManifest)); "
+                      + "real data is made with avtool data pack")
+        }
         for (key, w) in [("audio_text", loss.audioText), ("audio_image", loss.audioImage), ("audio_audio", loss.audioAudio),
                          ("weak_kd", loss.weakKD), ("momentum_kd", loss.momentumKD)] {
             try check(w >= 0 && w.isFinite, "loss.\(key)", "must be a finite weight ≥ 0, got \(w)")

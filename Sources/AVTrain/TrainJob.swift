@@ -25,6 +25,17 @@ public enum TrainJob {
         return worldSize > 1 ? 1 : ProcessInfo.processInfo.activeProcessorCount
     }
 
+    /// Why the run cannot find its training data (nil when the manifest exists, or when
+    /// `synth_if_missing` will build the demo set there): where the data is expected and how to
+    /// make it. Checked before MPI starts, so that rank 0 alone says it.
+    public static func missingDataMessage(_ config: TrainConfig) -> String? {
+        let path = config.data.trainManifest
+        if FileManager.default.fileExists(atPath: path) || config.data.synthIfMissing { return nil }
+        return "training data not found: [data] train_manifest = \(path) does not exist. Make it with "
+            + "`avtool data pack --csv … --text … --image … --out \((path as NSString).deletingLastPathComponent)` (Datasets/README.md: "
+            + "CLIP embeddings with Datasets/clip_embeddings.py, then pack), or try the demo: Launch/demo.sh"
+    }
+
     /// Runs the job on `comm` with an already loaded `config`; returns the trainer (for tests).
     /// Rank 0 claims out_dir (writable, not in use) before anything else, and releases it at the end.
     @discardableResult
@@ -65,14 +76,13 @@ public enum TrainJob {
                 say("--resume latest: no usable checkpoint in \(config.train.outDir); starting from scratch")
             }
         }
-        try trainer.run()
+        do { try trainer.run() } catch let s as TrainStopped {
+            if comm.rank == 0 { say(try trainer.writeSummary(status: "stopped by \(StopRequest.name(s.signal))")) }
+            throw s
+        }
         if comm.rank == 0 {
             say("done: \(trainer.step) steps, \(trainer.skippedSteps) skipped; checkpoint \(Checkpoints.latest(in: config.train.outDir) ?? "-")")
-            if let e = trainer.evalSummary {
-                say(String(format: "zero-shot top-1: last %.1f %% (step %d), best %.1f %% (step %d); chance %.1f %%",
-                           100 * e.last.top1, e.last.step, 100 * e.best.top1, e.best.step,
-                           100 / Double(max(1, trainer.evalClassCount))))
-            }
+            say(try trainer.writeSummary(status: "done"))
         }
         return trainer
     }

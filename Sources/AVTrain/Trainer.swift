@@ -64,6 +64,10 @@ public final class Trainer {
     let input: Tensor, dout: Tensor
     let decayRule: DecayRule
     var clock = Stopwatch()
+    /// Losses seen in this process: (step, total) of the first, the best and the last finite step.
+    public internal(set) var lossRecord: (first: (Int, Float)?, best: (Int, Float)?, last: (Int, Float)?) = (nil, nil, nil)
+    /// Steps taken in this process (after a resume, fewer than `step`).
+    public internal(set) var stepsThisSession = 0
     var lastLog = (step: 0, time: 0.0)
     public internal(set) var lastCheckpointStep = -1
     /// Rank 0's periodic zero-shot evaluation (nil elsewhere and without `[eval]`).
@@ -152,10 +156,7 @@ public final class Trainer {
     static func prepareData(_ config: TrainConfig, comm: Communicator) throws -> Manifest {
         let path = config.data.trainManifest
         if !FileManager.default.fileExists(atPath: path) {
-            guard config.data.synthIfMissing else {
-                throw TrainError("training manifest \(path) not found ([data] train_manifest). Make the demo data with "
-                                 + "`.build/release/avtool data synth --out Datasets/data/demo`, or set [data] synth_if_missing = true")
-            }
+            if let missing = TrainJob.missingDataMessage(config) { throw TrainError(missing) }
             let root = URL(fileURLWithPath: path).deletingLastPathComponent().deletingLastPathComponent().path
             if comm.rank == 0 {
                 fputs("avtrain: \(path) is missing; synthesising the demo dataset into \(root) (avtool data synth defaults)\n", stderr)
@@ -245,6 +246,7 @@ public final class Trainer {
         let epoch = step / loader.batchesPerEpoch
         let lr = schedule.lr(at: step)
         step += 1
+        stepsThisSession += 1
         var m = StepMetrics(step: step, epoch: epoch, values: res.values, total: res.total, scale: res.scale, lr: lr,
                             gradNorm: norm, skipped: false)
         guard res.total.isFinite && norm.isFinite else {
@@ -260,6 +262,10 @@ public final class Trainer {
             return m
         }
         consecutiveBad = 0
+        let point = (step, res.total)
+        if lossRecord.first == nil { lossRecord.first = point }
+        if lossRecord.best.map({ res.total < $0.1 }) ?? true { lossRecord.best = point }
+        lossRecord.last = point
         let clip = config.optim.gradClip
         if clip > 0 && norm > clip {
             let f = clip / norm

@@ -14,7 +14,7 @@ setvbuf(stdout, nil, _IOLBF, 0)
 /// This process's rank as the launcher announces it before MPI starts (0 alone), and whether a
 /// launcher started it as part of a job.
 let env = ProcessInfo.processInfo.environment
-let launchedRank = ["OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK"].lazy.compactMap { env[$0].flatMap(Int.init) }.first
+let launchedRank = ["OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"].lazy.compactMap { env[$0].flatMap(Int.init) }.first
 let underMPI = env["OMPI_COMM_WORLD_SIZE"] != nil || env["PMIX_RANK"] != nil || env["PMI_RANK"] != nil
 let isRankZero = (launchedRank ?? 0) == 0
 
@@ -72,6 +72,21 @@ options.dryRun = command.dryRun
 let config: TrainConfig
 do { config = try TrainConfig.load(path: options.configPath, overrides: options.overrides) } catch {
     if isRankZero { fputs("avtrain: \(error)\n", stderr) }
+    exit(1)
+}
+if let missing = TrainJob.missingDataMessage(config) {
+    if isRankZero { fputs("avtrain: \(missing)\n", stderr) }
+    exit(1)
+}
+
+/// srun without a PMI that MPI can use starts N independent 1-rank jobs that would share one
+/// out_dir: refuse, saying which srun option to use.
+if let tasks = env["SLURM_NTASKS"].flatMap(Int.init), tasks > 1, env["SLURM_PROCID"] != nil, !underMPI {
+    if isRankZero {
+        fputs("avtrain: SLURM started \(tasks) tasks, but no PMI/PMIx reached this process, so they cannot form one MPI job "
+              + "(each would train alone into the same out_dir). Launch with `srun --mpi=pmix …` (`srun --mpi=list` shows "
+              + "what this cluster has; pmi2 works too), or with mpirun inside the allocation. See Launch/slurm.sbatch.\n", stderr)
+    }
     exit(1)
 }
 StopRequest.install()

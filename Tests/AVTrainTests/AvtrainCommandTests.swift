@@ -58,7 +58,32 @@ final class AvtrainCommandTests: XCTestCase {
         XCTAssertEqual(text.components(separatedBy: "eval step 3: zero-shot top-1").count, 2, text)
         XCTAssertEqual(text.components(separatedBy: "eval step 6: zero-shot top-1").count, 2, text)
         XCTAssertTrue(text.contains("(chance 25.0 %) on 8 shards clips"), text)
-        XCTAssertTrue(text.contains("zero-shot top-1: last"), text)
+        XCTAssertTrue(text.contains("summary (done): 6/6 steps") && text.contains("zero-shot top-1 best"), text)
+        let summary = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("run/summary.json")))
+                                    as? [String: Any])
+        XCTAssertEqual(summary["status"] as? String, "done"); XCTAssertEqual(summary["steps"] as? Int, 6)
+        XCTAssertEqual(summary["world_size"] as? Int, 2); XCTAssertEqual(summary["global_batch"] as? Int, 16)
+        XCTAssertEqual(((summary["zero_shot"] as? [String: Any])?["last"] as? [String: Any])?["step"] as? Int, 6)
+        XCTAssertNotNil((summary["best_loss"] as? [String: Any])?["loss"] as? Double)
+    }
+
+    /// Launch mistakes stop every rank with one message from rank 0: srun without PMI, no data.
+    func testLaunchMistakesAreSaidOnce() throws {
+        let (config, _) = try writeConfig()
+        for (rank, expectMessage) in [("0", true), ("3", false)] {
+            let (status, text) = try TestSupport.run(avtrain, ["--config", config], env: ["SLURM_NTASKS": "4", "SLURM_PROCID": rank])
+            XCTAssertEqual(status, 1, text)
+            XCTAssertEqual(text.contains("srun --mpi=pmix"), expectMessage, text)
+        }
+        let (status, text) = try TestSupport.run(avtrain, ["--config", config, "--set", "data.train_manifest=/nowhere/vggsound/train/manifest.json"])
+        XCTAssertEqual(status, 1, text)
+        XCTAssertTrue(text.contains("training data not found: [data] train_manifest = /nowhere/vggsound/train/manifest.json")
+                      && text.contains("avtool data pack"), text)
+        let (s2, t2) = try TestSupport.run(avtrain, ["--config", config, "--set", "data.train_manifest=/nowhere/vggsound/train/manifest.json",
+                                                     "--set", "data.synth_if_missing=true"])
+        XCTAssertEqual(s2, 1, t2)
+        XCTAssertTrue(t2.contains("data.synth_if_missing: builds the demo set"), t2)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "/nowhere"))
     }
 
     func testBadConfigNamesFileLineAndKey() throws {
