@@ -47,6 +47,14 @@ public protocol Communicator: AnyObject {
     func allGatherRaw(_ send: UnsafePointer<Float>, _ recv: UnsafeMutablePointer<Float>, count: Int) throws
     /// Sums `send` (size × count floats) over ranks and leaves block `rank` of the sum in `recv`.
     func reduceScatterRaw(_ send: UnsafePointer<Float>, _ recv: UnsafeMutablePointer<Float>, count: Int) throws
+    /// Starts an in-place sum over all ranks of `count` floats and returns a token; the sum is in
+    /// `p` (which must stay untouched meanwhile) once `wait(token)` returns. Calls must be made by
+    /// all ranks in the same order. (Default: done at once, blocking.)
+    func startAllReduceSumRaw(_ p: UnsafeMutablePointer<Float>, count: Int) throws -> Int
+    /// Lets started collectives progress (MPI_Test); cheap, call it between pieces of work.
+    func progress() throws
+    /// Waits for a collective started by `startAllReduceSumRaw`.
+    func wait(_ token: Int) throws
     /// Waits until every rank has reached the barrier.
     func barrier() throws
     /// Ends the whole job because of `reason`. Under MPI this calls MPI_Abort and does not
@@ -56,6 +64,14 @@ public protocol Communicator: AnyObject {
 }
 
 extension Communicator {
+    /// Blocking fallback: the sum happens at start; `wait` has nothing to do.
+    public func startAllReduceSumRaw(_ p: UnsafeMutablePointer<Float>, count: Int) throws -> Int {
+        try allReduceSumRaw(p, count: count)
+        return -1
+    }
+    public func progress() throws {}
+    public func wait(_ token: Int) throws {}
+
     /// In-place all-reduce of `buf` in buckets of `bucketElements`.
     public func allReduce(_ buf: UnsafeMutableBufferPointer<Float>, op: ReduceOp = .sum) throws {
         guard let base = buf.baseAddress else { return }

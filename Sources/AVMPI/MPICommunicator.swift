@@ -11,6 +11,9 @@ public final class MPICommunicator: Communicator {
     public var bucketElements: Int = 1 << 22
     /// Number of raw all-reduce calls made (one per bucket).
     public private(set) var allReduceCalls = 0
+    /// Requests of started non-blocking all-reduces, by token.
+    private var requests: [Int: MPI_Request?] = [:]
+    private var nextToken = 0
 
     /// The world communicator; initialises MPI if needed.
     public init() throws {
@@ -39,6 +42,34 @@ public final class MPICommunicator: Communicator {
         allReduceCalls += 1
         try MPIRuntime.check("MPI_Allreduce", MPI_Allreduce(avmpi_in_place(), p, try int32(count, "MPI_Allreduce"),
                                                             avmpi_float(), avmpi_sum(), avmpi_comm_world()))
+    }
+
+    /// MPI_Iallreduce in place; `wait` completes it (MPI_Wait), `progress` tests every pending one.
+    public func startAllReduceSumRaw(_ p: UnsafeMutablePointer<Float>, count: Int) throws -> Int {
+        allReduceCalls += 1
+        var request: MPI_Request?
+        try MPIRuntime.check("MPI_Iallreduce", MPI_Iallreduce(avmpi_in_place(), p, try int32(count, "MPI_Iallreduce"), avmpi_float(),
+                                                              avmpi_sum(), avmpi_comm_world(), &request))
+        guard let request else { throw CommunicatorError.badSize(call: "MPI_Iallreduce", detail: "no request returned") }
+        nextToken += 1
+        requests[nextToken] = request
+        return nextToken
+    }
+
+    public func progress() throws {
+        for token in requests.keys.sorted() {
+            var r = requests[token] ?? nil
+            guard r != nil else { continue }
+            var flag: Int32 = 0
+            try MPIRuntime.check("MPI_Test", MPI_Test(&r, &flag, nil))
+            requests[token] = r
+        }
+    }
+
+    public func wait(_ token: Int) throws {
+        var r = requests.removeValue(forKey: token) ?? nil
+        guard r != nil else { return }
+        try MPIRuntime.check("MPI_Wait", MPI_Wait(&r, nil))
     }
 
     public func allReduceSumRaw(_ p: UnsafeMutablePointer<Double>, count: Int) throws {

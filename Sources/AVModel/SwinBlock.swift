@@ -15,6 +15,8 @@ struct SwinScratch {
 /// Parameter views of one `SwinTransformerBlock` (timm names under `prefix`).
 struct SwinBlockParams {
     let norm1W, norm1B, table, qkvW, qkvB, projW, projB, norm2W, norm2B, fc1W, fc1B, fc2W, fc2B: ParameterView
+    /// Flat offset of the block's first parameter (its parameters are contiguous from here).
+    var firstOffset: Int { norm1W.offset }
 
     init(_ p: ParameterStore, prefix: String, dim: Int, heads: Int, hidden: Int, tableRows: Int) {
         norm1W = p.declare(prefix + "norm1.weight", [dim], decay: false)

@@ -44,6 +44,12 @@ public final class SwinEncoder {
     var batch = 0
     var training = false
 
+    /// Called during `backward` with a flat offset each time every parameter gradient at that
+    /// offset and above is final (parameters are laid out in forward order, so backward finishes
+    /// them from the end down): after the head, the final norm, each block, each patch merging,
+    /// and 0 at the end. Lets the gradient all-reduce start while backward goes on.
+    public var onGradientsReady: ((Int) -> Void)?
+
     /// How the token-wide GEMMs are threaded (default `.rows`, faster on 2 threads); see `GemmThreading`.
     public var gemmThreading: GemmThreading = .rows {
         didSet { for st in stages { for b in st.blocks { b.gemm = gemmThreading } } }
@@ -205,6 +211,7 @@ public final class SwinEncoder {
         let last = stages.last!, fd = last.dim
         Dense.backward(gemm, dinp: dpooled, dweight: g(headW), dbias: g(headB), dout: dout, inp: pooled, weight: v(headW),
                         rows: b, inDim: fd, outDim: c.embeddingSize)
+        onGradientsReady?(headW.offset)
         let rowsF = b * last.tokens
         scratch.a.update(repeating: 0, count: rowsF * fd)
         MeanPool.backward(dinp: scratch.a, dout: dpooled, batch: b, tokens: last.tokens, channels: fd)
@@ -212,10 +219,12 @@ public final class SwinEncoder {
         dR.update(repeating: 0, count: rowsF * fd)
         LayerNorm.backward(dinp: dR, dweight: g(normW), dbias: g(normB), dout: scratch.a, inp: last.streams.last!,
                            weight: v(normW), mean: normMean, rstd: normRstd, rows: rowsF, dim: fd)
+        onGradientsReady?(normW.offset)
         for s in stride(from: stages.count - 1, through: 0, by: -1) {
             let st = stages[s]
             for j in stride(from: st.blocks.count - 1, through: 0, by: -1) {
                 st.blocks[j].backward(dstream: dR, x: st.streams[j], batch: b, scratch: scratch)
+                onGradientsReady?(st.blocks[j].p.firstOffset)
             }
             if let m = st.merge {
                 let prev = stages[s - 1], rows = b * st.tokens, inDim = 4 * prev.dim
@@ -228,6 +237,7 @@ public final class SwinEncoder {
                 PatchMerging.backward(dinp: spare, dout: scratch.wide, batch: b, height: prev.height, width: prev.width,
                                       channels: prev.dim)
                 swap(&dR, &spare)
+                onGradientsReady?(m.normW.offset)
             }
         }
         let rows0 = b * gridH * gridW
@@ -236,6 +246,7 @@ public final class SwinEncoder {
                            weight: v(peNormW), mean: peMean, rstd: peRstd, rows: rows0, dim: c.embedDim)
         Dense.backward(gemm, dinp: dinput == nil ? nil : dpatches, dweight: g(projW), dbias: g(projB), dout: scratch.wide,
                         inp: patches, weight: v(projW), rows: rows0, inDim: patchLen, outDim: c.embedDim)
+        onGradientsReady?(0)
         if let dinput {
             dinput.update(repeating: 0, count: b * inputCount)
             PatchEmbed.backward(dinp: dinput, dout: dpatches, batch: b, channels: c.inChannels, height: c.imageSize[0],

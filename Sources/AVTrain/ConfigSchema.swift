@@ -78,7 +78,7 @@ struct ConfigField {
 /// The keys of every section.
 enum ConfigSchema {
     /// Sections in the order a written config lists them.
-    static let order = ["model", "data", "frontend", "loss", "optim", "train", "eval"]
+    static let order = ["model", "data", "frontend", "loss", "optim", "train", "dist", "eval"]
 
     static let sections: [String: [String: ConfigField]] = [
         "model": [
@@ -102,6 +102,10 @@ enum ConfigSchema {
             "synth_if_missing": .bool(\.data.synthIfMissing),
         ],
         "frontend": frontend,
+        "dist": [
+            "overlap": .bool(\.dist.overlap),
+            "bucket_mb": .float(\.dist.bucketMB),
+        ],
         "eval": [
             "manifest": .string(\.eval.manifest),
             "dataset": .string(\.eval.dataset),

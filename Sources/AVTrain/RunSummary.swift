@@ -16,6 +16,8 @@ extension Trainer {
             "status": status, "steps": step, "total_steps": totalSteps, "steps_this_session": stepsThisSession,
             "seconds": seconds, "samples_per_s": rate, "skipped_steps": skippedSteps, "world_size": comm.size,
             "global_batch": global, "out_dir": config.train.outDir, "checkpoints": checkpoints,
+            "communication_wait_s": commWaitSeconds, "communication_share": seconds > 0 ? commWaitSeconds / seconds : 0,
+            "overlap": config.dist.overlap, "bucket_mb": Double(config.dist.bucketMB),
         ]
         func loss(_ p: (Int, Float)?) -> Any { p.map { ["step": $0.0, "loss": Double($0.1)] as [String: Any] } ?? NSNull() }
         json["first_loss"] = loss(lossRecord.first)
@@ -27,6 +29,10 @@ extension Trainer {
             text += String(format: "; loss %.4f (step %d) → %.4f (step %d), best %.4f (step %d)", f.1, f.0, l.1, l.0, b.1, b.0)
         }
         if skippedSteps > 0 { text += "; \(skippedSteps) skipped step(s)" }
+        if comm.size > 1 {
+            text += String(format: "; rank 0 waited %.1f s (%.1f %%) for gradient all-reduces (%@)", commWaitSeconds,
+                           seconds > 0 ? 100 * commWaitSeconds / seconds : 0, config.dist.overlap ? "overlapped" : "after backward")
+        }
         if let e = evalSummary {
             let chance = 1 / Double(max(1, evalClassCount))
             json["zero_shot"] = ["best": ["step": e.best.step, "top1": e.best.top1, "top5": e.best.top5],

@@ -164,8 +164,20 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         public var enabled: Bool { !manifest.isEmpty || !root.isEmpty }
     }
 
+    /// `[dist]`: how gradients cross ranks.
+    public struct Dist: Codable, Equatable, Sendable {
+        /// `overlap`: all-reduce gradient buckets while backward runs (non-blocking MPI); false =
+        /// one bucketed all-reduce after backward.
+        public var overlap = true
+        /// `bucket_mb`: bucket size in MB (PyTorch DDP's default is 25).
+        public var bucketMB: Float = 25
+        /// Elements of float per bucket.
+        public var bucketElements: Int { max(1, Int(bucketMB * 1_048_576 / 4)) }
+    }
+
     public var model = Model()
     public var data = DataSection()
+    public var dist = Dist()
     public var eval = Eval()
     /// `[frontend]`: overrides of `FrontEndConfig` (snake_case names, e.g. `n_mels`, `clip_samples`).
     public var frontend = FrontEndConfig.default16k
@@ -178,7 +190,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     /// Where each key was set ("file:line" or "--set"), for errors found after parsing.
     public var origins: [String: String] = [:]
 
-    private enum CodingKeys: String, CodingKey { case model, data, frontend, loss, optim, train, eval }
+    private enum CodingKeys: String, CodingKey { case model, data, frontend, loss, optim, train, eval, dist }
 
     /// The resolved config as sorted JSON (stored in checkpoints).
     public func json() -> String {
@@ -364,6 +376,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         try check((1...100_000).contains(train.keepLast), "train.keep_last", "must be in 1...100000, got \(train.keepLast)")
         try check(train.maxBadSteps > 0, "train.max_bad_steps", "must be positive, got \(train.maxBadSteps)")
         try check(!train.outDir.isEmpty, "train.out_dir", "must name a folder")
+        try check(dist.bucketMB >= 0.001 && dist.bucketMB <= 2048, "dist.bucket_mb", "must be in 0.001...2048 MB, got \(dist.bucketMB)")
         if eval.enabled {
             try check(eval.manifest.isEmpty || eval.root.isEmpty, "eval.root", "set either eval.manifest (shards) or eval.dataset + eval.root, not both")
             try check(eval.manifest.isEmpty ? ["esc50", "us8k"].contains(eval.dataset) : eval.dataset.isEmpty || eval.dataset == "shards",

@@ -70,6 +70,11 @@ public final class Trainer {
     public internal(set) var stepsThisSession = 0
     var lastLog = (step: 0, time: 0.0)
     public internal(set) var lastCheckpointStep = -1
+    /// The overlapped gradient all-reduce (`[dist] overlap`), nil for one all-reduce after backward.
+    let gradientSync: OverlappedAllReduce?
+    /// Seconds this rank waited for gradient all-reduces after its backward pass (the
+    /// communication that compute did not hide).
+    public internal(set) var commWaitSeconds = 0.0
     /// Rank 0's periodic zero-shot evaluation (nil elsewhere and without `[eval]`).
     let evaluator: PeriodicEval?
 
@@ -144,6 +149,14 @@ public final class Trainer {
         s.cycleSteps = o.cycleSteps; s.cycleMult = o.cycleMult; s.decaySteps = o.decaySteps; s.decayFactor = o.decayFactor
         schedule = s
         evaluator = comm.rank == 0 && config.eval.enabled ? try PeriodicEval(config, model: swin) : nil
+        comm.bucketElements = config.dist.bucketElements
+        if config.dist.overlap {
+            let sync = OverlappedAllReduce(comm: comm, buffer: model.params.grads.buffer, bucketElements: config.dist.bucketElements)
+            model.onGradientsReady = { sync.ready(from: $0) }
+            gradientSync = sync
+        } else {
+            gradientSync = nil
+        }
     }
 
     /// The best and the last zero-shot top-1 of this run's evaluations (rank 0), as (step, top-1, top-5).
@@ -238,8 +251,11 @@ public final class Trainer {
         if useAugmented { res.gradXAug.withUnsafeBufferPointer { (dout.ptr + b * d).update(from: $0.baseAddress!, count: b * d) } }
         model.backward(dout: dout.ptr)
         // The objective's gradients are already those of the global-batch loss for this rank's
-        // clips, so the sum over ranks is the full parameter gradient. gradLogitScale is global.
-        try comm.allReduce(model.params.grads.buffer)
+        // clips, so the sum over ranks is the full parameter gradient (buckets already started
+        // during backward with [dist] overlap). gradLogitScale is global.
+        let waited = Stopwatch()
+        if let gradientSync { try gradientSync.finish() } else { try comm.allReduce(model.params.grads.buffer) }
+        commWaitSeconds += waited.seconds
         logitScale.grads.ptr[0] = res.gradLogitScale
         let norm = Float((Trainer.sumOfSquares(model.params.grads.ptr, model.params.count)
                           + Double(res.gradLogitScale * res.gradLogitScale)).squareRoot())

@@ -243,5 +243,29 @@ final class SwinSteadyStateTests: XCTestCase {
         XCTAssertLessThanOrEqual(after - before, 1 << 20, "resident memory grew by \(after - before) bytes over 5 steps")
         XCTAssertGreaterThan(model.plan.bytes, 4 * model.inputCount * 4)
     }
+
+    /// `onGradientsReady(offset)` comes only when every gradient at `offset` and above is final:
+    /// nothing the rest of backward does changes them. Offsets fall to 0.
+    func testGradientsReadyOffsetsAreFinal() throws {
+        var c = try XCTUnwrap(SwinConfig.preset("tiny"))
+        c.imageSize = [32, 32]; c.embeddingSize = 8
+        let m = try SwinEncoder(config: c, batch: 2)
+        m.initialize(seed: 3)
+        let x = TestSupport.randn(2 * m.inputCount, seed: 4), dout = TestSupport.randn(16, seed: 5)
+        var rng = Rng(seed: 1)
+        var snapshots: [(Int, [Float])] = []
+        m.onGradientsReady = { offset in
+            snapshots.append((offset, Array(UnsafeBufferPointer(start: m.params.grads.ptr + offset, count: m.params.count - offset))))
+        }
+        m.params.zeroGrads()
+        x.withUnsafeBufferPointer { _ = m.forward(input: $0.baseAddress!, training: false, rng: &rng) }
+        dout.withUnsafeBufferPointer { m.backward(dout: $0.baseAddress!) }
+        let offsets = snapshots.map(\.0)
+        XCTAssertEqual(offsets.last, 0)
+        XCTAssertEqual(offsets, offsets.sorted(by: >), "offsets only fall")
+        XCTAssertEqual(offsets.count, 2 + c.depths.reduce(0, +) + (c.depths.count - 1) + 1)
+        let final = m.params.grads.array
+        for (offset, snap) in snapshots { XCTAssertEqual(snap, Array(final[offset...]), "gradients above \(offset) changed later") }
+    }
 }
 #endif

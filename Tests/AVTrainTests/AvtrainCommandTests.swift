@@ -1,6 +1,7 @@
 import XCTest
 import Foundation
 import AVTrain
+import AVSafetensors
 import TestSupport
 
 /// The built `avtrain` executable: under a real `mpirun -n 2`, alone with --resume, and on a bad config.
@@ -65,6 +66,25 @@ final class AvtrainCommandTests: XCTestCase {
         XCTAssertEqual(summary["world_size"] as? Int, 2); XCTAssertEqual(summary["global_batch"] as? Int, 16)
         XCTAssertEqual(((summary["zero_shot"] as? [String: Any])?["last"] as? [String: Any])?["step"] as? Int, 6)
         XCTAssertNotNil((summary["best_loss"] as? [String: Any])?["loss"] as? Double)
+    }
+
+    /// Overlapped (tiny buckets, started during backward) and after-backward all-reduce give the
+    /// same bytes under `mpirun -n 2`.
+    func testOverlappedAllReduceGivesTheSameBytes() throws {
+        let mpirun = try XCTUnwrap(TestSupport.mpirun, "mpirun not installed (Launch/setup.sh installs openmpi-bin)")
+        var results: [Data] = []
+        let (config, out) = try writeConfig()
+        for overlap in ["true", "false"] {
+            try? FileManager.default.removeItem(atPath: out)
+            let (status, text) = try TestSupport.run(mpirun, ["-n", "2", avtrain, "--config", config, "--set", "data.batch_per_rank=8",
+                                                              "--set", "train.steps=4", "--set", "dist.overlap=\(overlap)",
+                                                              "--set", "dist.bucket_mb=0.01"], env: TestSupport.mpiEnv)
+            XCTAssertEqual(status, 0, text)
+            XCTAssertTrue(text.contains(overlap == "true" ? "(overlapped)" : "(after backward)"), text)
+            let f = try SafetensorsFile(path: out + "/step-00000004.safetensors")
+            results.append(Data(try f.names.flatMap { try f.rawBytes($0) }))
+        }
+        XCTAssertEqual(results[0], results[1])
     }
 
     /// Launch mistakes stop every rank with one message from rank 0: srun without PMI, no data.
