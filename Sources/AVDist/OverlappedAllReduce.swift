@@ -4,8 +4,8 @@ import AVTensor
 /// is cut into buckets of `bucketElements` from its end, and each bucket is handed to a
 /// non-blocking all-reduce as soon as backward has finished every parameter in it. Parameters
 /// are laid out in forward order, so backward finishes them from the end of the buffer down;
-/// `ready(from:)` says "every gradient at offset ≥ this is final". `finish()` starts what is left
-/// and waits for all. Every rank cuts the same buckets and starts them in the same order, as
+/// `ready(from:)` says "every gradient at offset ≥ this is final". `finish()` reduces what is
+/// left and waits for all. Every rank cuts the same buckets and starts them in the same order, as
 /// MPI requires; the sums are the same bytes as one blocking all-reduce of the buffer.
 public final class OverlappedAllReduce {
     public let comm: Communicator
@@ -45,12 +45,18 @@ public final class OverlappedAllReduce {
         } catch { failure = error }
     }
 
-    /// Starts the remaining buckets, waits for every one, and readies for the next step.
+    /// Reduces the buckets not started yet (blocking: nothing is left to overlap them with, and
+    /// the blocking collective is the faster one for what remains), waits for the started ones,
+    /// and readies for the next step.
     public func finish() throws {
-        ready(from: 0)
         let watch = Stopwatch()
         defer { next = 0; tokens.removeAll(); waitSeconds += watch.seconds }
         if let failure { self.failure = nil; throw failure }
+        while next < buckets.count {
+            let r = buckets[next]
+            try comm.allReduceSumRaw(base + r.lowerBound, count: r.count)
+            next += 1
+        }
         for t in tokens { try comm.wait(t) }
     }
 }

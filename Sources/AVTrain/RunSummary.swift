@@ -1,4 +1,5 @@
 import Foundation
+import AVTensor
 import AVSafetensors
 import AVEval
 
@@ -18,6 +19,7 @@ extension Trainer {
             "global_batch": global, "out_dir": config.train.outDir, "checkpoints": checkpoints,
             "communication_wait_s": commWaitSeconds, "communication_share": seconds > 0 ? commWaitSeconds / seconds : 0,
             "overlap": config.dist.overlap, "bucket_mb": Double(config.dist.bucketMB),
+            "peak_rss_mb_rank0": Double(ProcessMemory.peakResidentKiB()) / 1024,
         ]
         func loss(_ p: (Int, Float)?) -> Any { p.map { ["step": $0.0, "loss": Double($0.1)] as [String: Any] } ?? NSNull() }
         json["first_loss"] = loss(lossRecord.first)

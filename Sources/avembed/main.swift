@@ -101,20 +101,13 @@ struct AVEmbed: ParsableCommand {
         }
         if stats {
             fputs(String(format: "avembed: %d file(s); model loaded in %.3f s, embedded in %.3f s; peak RSS %.1f MB\n", names.count,
-                         loaded, clock.seconds - loaded, Double(peakRSSKiB()) / 1024), stderr)
+                         loaded, clock.seconds - loaded, Double(ProcessMemory.peakResidentKiB()) / 1024), stderr)
         }
         if names.count < files.count {
             fputs("avembed: \(files.count - names.count) of \(files.count) file(s) could not be embedded\n", stderr)
             throw ExitCode(1)
         }
     }
-}
-
-/// VmHWM of this process (KiB) from /proc/self/status (0 where unavailable).
-func peakRSSKiB() -> Int {
-    let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
-    let line = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") } ?? ""
-    return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
 }
 
 AVEmbed.main()

@@ -4,6 +4,6 @@ import ArgumentParser
 /// reference measured in the same run (sgemm peak, librosa, a training step's consumption).
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Benchmarks.", subcommands: [
-        BenchGemm.self, BenchSwin.self, BenchLoss.self, BenchFrontend.self, BenchLoader.self, BenchEmbed.self,
+        BenchGemm.self, BenchSwin.self, BenchLoss.self, BenchFrontend.self, BenchLoader.self, BenchEmbed.self, BenchTrain.self,
     ])
 }
