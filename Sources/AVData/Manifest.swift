@@ -63,8 +63,36 @@ public struct Manifest: Codable, Sendable, Equatable {
         }
         guard m.format == "avtrain-manifest" else { throw DataError(file: path, dataset: "format", reason: "is '\(m.format)', expected 'avtrain-manifest'") }
         guard m.version == 1 else { throw DataError(file: path, dataset: "version", reason: "unsupported version \(m.version)") }
+        try m.checkSizes(path)
         m.path = path
         return m
+    }
+
+    /// Counts and sizes a manifest may claim (2^40 clips in all; 10 minutes per clip at ≤ 768 kHz;
+    /// K, F ≤ 4096; D ≤ 65536; ≤ 100000 classes), checked without overflow before anything uses
+    /// them; at least one shard, each listed once.
+    func checkSizes(_ path: String) throws {
+        func fail(_ key: String, _ reason: String) -> DataError { DataError(file: path, dataset: key, reason: reason) }
+        guard !shards.isEmpty else { throw fail("shards", "the manifest lists no shards") }
+        var total = 0, seen = Set<String>()
+        for (i, e) in shards.enumerated() {
+            guard !e.file.isEmpty else { throw fail("shards[\(i)].file", "is empty") }
+            guard seen.insert(e.file).inserted else { throw fail("shards[\(i)].file", "'\(e.file)' is listed twice") }
+            guard (0...(1 << 40)).contains(e.clips) else { throw fail("shards[\(i)].clips", "\(e.clips) is not a clip count in 0...2^40") }
+            let (sum, o) = total.addingReportingOverflow(e.clips)
+            guard !o, sum <= 1 << 40 else { throw fail("shards", "more than 2^40 clips in all") }
+            total = sum
+        }
+        let l = layout
+        guard (1...768_000).contains(l.sampleRate) else { throw fail("layout.sample_rate", "\(l.sampleRate) Hz is not in 1...768000") }
+        guard (1...(600 * l.sampleRate)).contains(l.clipSamples) else {
+            throw fail("layout.clip_samples", "\(l.clipSamples) samples is not in 1...\(600 * l.sampleRate) (10 minutes)")
+        }
+        guard (1...4096).contains(l.captionsPerClip), (1...4096).contains(l.framesPerClip) else {
+            throw fail("layout", "captions (K = \(l.captionsPerClip)) and frames (F = \(l.framesPerClip)) per clip must be in 1...4096")
+        }
+        guard (1...65_536).contains(l.embeddingDim) else { throw fail("layout.embedding_dim", "D = \(l.embeddingDim) is not in 1...65536") }
+        guard (1...100_000).contains(l.classNames.count) else { throw fail("layout.class_names", "\(l.classNames.count) classes is not in 1...100000") }
     }
 
     /// Writes the manifest atomically (pretty, sorted keys: identical input gives identical bytes).

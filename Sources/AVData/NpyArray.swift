@@ -53,7 +53,12 @@ public struct NpyArray: @unchecked Sendable {
         self.shape = shape
         offset = start + headerLen
         let size = el == .float32 ? 4 : 2
-        let need = shape.reduce(1, *) * size
+        var need = size
+        for v in shape {
+            let (p, o) = need.multipliedReportingOverflow(by: v)
+            guard !o, p <= d.count else { throw fail("shape \(shape) needs more bytes than the \(d.count)-byte file holds") }
+            need = p
+        }
         guard d.count - offset >= need else { throw fail("truncated: \(d.count - offset) data bytes for shape \(shape) (\(need) needed)") }
     }
 

@@ -33,6 +33,13 @@ public final class Shard {
         guard idm.count == 3 else { throw fail(ShardSchema.imageEmbedding, "expected [N, F, D], found \(idm)") }
         guard tg.count == 2 else { throw fail(ShardSchema.target, "expected [N, classes], found \(tg)") }
         let n = wd[0]
+        // Sizes from the file are checked before anything is allocated from them.
+        for (ds, dims, d, limit) in [(ShardSchema.waveform, wd, wd[1], 600 * 768_000), (ShardSchema.textEmbedding, td, td[1], 4096),
+                                     (ShardSchema.imageEmbedding, idm, idm[1], 4096), (ShardSchema.textEmbedding, td, td[2], 65_536),
+                                     (ShardSchema.target, tg, tg[1], 100_000)] where d < 1 || d > limit {
+            throw fail(ds, "dimensions \(dims) are outside the limits (1...\(limit))")
+        }
+        guard (0...(1 << 40)).contains(n) else { throw fail(ShardSchema.waveform, "\(n) rows is not a clip count in 0...2^40") }
         let names = (try? file.dataset(ShardSchema.audioName).dims) ?? []
         let labelDims = label.dims
         for (ds, d) in [(ShardSchema.audioName, names), (ShardSchema.label, labelDims), (ShardSchema.target, tg),
@@ -75,7 +82,13 @@ public final class Shard {
         }
         if l.sampleRate != expected.sampleRate { throw fail("sample_rate", l.sampleRate, expected.sampleRate) }
         if l.clipSamples != expected.clipSamples { throw fail("clip_samples", l.clipSamples, expected.clipSamples) }
-        if l.classNames != expected.classNames { throw fail("class_names", l.classNames.count, expected.classNames.count) }
+        if l.classNames != expected.classNames {
+            let differ = zip(l.classNames, expected.classNames).enumerated().first { $0.element.0 != $0.element.1 }
+            let detail = l.classNames.count != expected.classNames.count
+                ? "\(l.classNames.count) names but the manifest has \(expected.classNames.count)"
+                : "name \(differ?.offset ?? 0) is '\(differ?.element.0 ?? "")' but the manifest says '\(differ?.element.1 ?? "")'"
+            throw DataError(file: path, dataset: ShardSchema.classNames, reason: detail)
+        }
         if l.captionsPerClip != expected.captionsPerClip { throw fail("captions per clip (K)", l.captionsPerClip, expected.captionsPerClip) }
         if l.framesPerClip != expected.framesPerClip { throw fail("frames per clip (F)", l.framesPerClip, expected.framesPerClip) }
         if l.embeddingDim != expected.embeddingDim { throw fail("embedding_dim", l.embeddingDim, expected.embeddingDim) }

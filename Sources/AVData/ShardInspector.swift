@@ -17,6 +17,7 @@ public enum ShardInspector {
             var multi = 0
             for i in 0..<m.shards.count {
                 let sh = try Shard(path: m.shardPath(i))
+                try sh.check(against: l)                  // the class count indexes below
                 for p in try sh.labels() where p >= 0 && Int(p) < counts.count { counts[Int(p)] += 1 }
                 let t = try sh.targets(start: 0, rows: sh.count)
                 for r in 0..<sh.count where t[(r * l.numClasses)..<((r + 1) * l.numClasses)].reduce(0, { $0 + Int($1) }) > 1 { multi += 1 }
@@ -24,7 +25,7 @@ public enum ShardInspector {
             s += "  classes: \(l.numClasses)\(multi > 0 ? ", \(multi) multi-label clips" : "")\n"
             for (c, name) in l.classNames.enumerated().prefix(40) { s += String(format: "    %4d  %-32@ %d clips\n", c, name, counts[c]) }
             if l.numClasses > 40 { s += "    … \(l.numClasses - 40) more\n" }
-            if let first = m.shards.first { s += "first shard:\n" + (try describeShard(m.directory + "/" + first.file)) }
+            if !m.shards.isEmpty { s += "first shard:\n" + (try describeShard(m.shardPath(0))) }
             return s
         }
         return try describeShard(path)

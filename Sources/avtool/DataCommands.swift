@@ -32,6 +32,14 @@ struct DataPack: ParsableCommand {
     @Option(help: "Bad clips: skip (report) or stop.") var onBadClip: BadClipPolicy = .skip
     @Option(help: "gzip level for waveforms (default: none).") var gzip: Int?
 
+    func validate() throws {
+        guard (1...1_000_000).contains(shardSize) else { throw ValidationError("--shard-size must be in 1...1000000, got \(shardSize)") }
+        guard (1...768_000).contains(sampleRate) else { throw ValidationError("--sample-rate must be in 1...768000 Hz, got \(sampleRate)") }
+        guard seconds.isFinite, seconds > 0, seconds <= 600 else { throw ValidationError("--seconds must be in (0, 600], got \(seconds)") }
+        guard Int((seconds * Double(sampleRate)).rounded()) >= 1 else { throw ValidationError("--seconds × --sample-rate is less than one sample") }
+        if let gzip { guard (0...9).contains(gzip) else { throw ValidationError("--gzip must be in 0...9, got \(gzip)") } }
+    }
+
     func run() throws {
         var c = PackConfig(csv: csv, textEmbeddings: text, imageEmbeddings: image, output: out)
         c.dataset = dataset; c.split = split; c.shardSize = shardSize; c.sampleRate = sampleRate

@@ -1,0 +1,134 @@
+import XCTest
+import Foundation
+import AVData
+import TestSupport
+
+/// Hostile manifests, .npy headers, shards and pack options from the data-tools issue: each ends
+/// in an error naming the file (no trap, no huge allocation). The rest of that issue's corpus is
+/// still to come; these are the crashes it reported.
+final class HostileDataTests: XCTestCase {
+    func demo() throws -> DemoDataset.Output {
+        var c = DemoConfig()
+        c.classes = 4; c.trainPerClass = 4; c.evalPerClass = 1; c.seconds = 0.25; c.sampleRate = 8000; c.dim = 8
+        c.captions = 2; c.frames = 2; c.shardSize = 8
+        return try DemoDataset.make(in: TestSupport.tempDir("hostile-data").path, config: c)
+    }
+
+    func manifestJSON(_ m: String) throws -> [String: Any] {
+        try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: m))) as? [String: Any])
+    }
+
+    func write(_ json: [String: Any], _ path: String) throws {
+        try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: path))
+    }
+
+    func testHostileManifests() throws {
+        let d = try demo()
+        let good = try manifestJSON(d.trainManifestPath)
+        let dir = (d.trainManifestPath as NSString).deletingLastPathComponent
+        var shards = try XCTUnwrap(good["shards"] as? [[String: Any]])
+        func expectError(_ json: [String: Any], _ needle: String, line: UInt = #line) throws {
+            let p = dir + "/hostile.json"
+            try write(json, p)
+            XCTAssertThrowsError(try Manifest.load(p), line: line) { e in
+                XCTAssertTrue("\(e)".contains(p) && "\(e)".contains(needle), "\(e)", line: line)
+            }
+            XCTAssertThrowsError(try ShardInspector.describe(p), line: line)
+        }
+        var j = good
+        shards[0]["clips"] = Int.max
+        j["shards"] = shards
+        try expectError(j, "not a clip count")
+        shards[0]["clips"] = 8
+        j["shards"] = shards + shards
+        try expectError(j, "listed twice")
+        j["shards"] = [] as [Any]
+        try expectError(j, "no shards")
+        var layout = try XCTUnwrap(good["layout"] as? [String: Any])
+        layout["clip_samples"] = 1 << 40
+        j = good; j["layout"] = layout
+        try expectError(j, "10 minutes")
+        // A manifest that claims 16 classes for 8-class shards: an error from inspect, not a trap.
+        layout = try XCTUnwrap(good["layout"] as? [String: Any])
+        layout["class_names"] = (0..<16).map { "c\($0)" }
+        j = good; j["layout"] = layout
+        let p = dir + "/classes.json"
+        try write(j, p)
+        XCTAssertThrowsError(try ShardInspector.describe(p)) { XCTAssertTrue("\($0)".contains("class_names"), "\($0)") }
+        // Absolute shard paths are used as they are.
+        shards = try XCTUnwrap(good["shards"] as? [[String: Any]])
+        shards = shards.map { var s = $0; s["file"] = dir + "/" + ((s["file"] as? String) ?? ""); return s }
+        j = good; j["shards"] = shards
+        let abs = TestSupport.tempDir("hostile-abs").path + "/manifest.json"
+        try write(j, abs)
+        let text = try ShardInspector.describe(abs)
+        XCTAssertFalse(text.contains("//"), text)
+    }
+
+    func testHostileNpyShapes() throws {
+        let dir = TestSupport.tempDir("hostile-npy").path
+        for shape in ["(4611686018427387904, 4, 16)", "(4, 1099511627776, 1073741824)", "(-1, 4)", "(3, 4)"] {
+            var header = "{'descr': '<f4', 'fortran_order': False, 'shape': \(shape), }"
+            while (10 + header.utf8.count + 1) % 64 != 0 { header += " " }
+            header += "\n"
+            var data = Data([0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(header.utf8.count), 0])
+            data.append(Data(header.utf8))
+            data.append(Data(count: 16))
+            let p = dir + "/x.npy"
+            try data.write(to: URL(fileURLWithPath: p))
+            XCTAssertThrowsError(try NpyArray(path: p), shape) { XCTAssertTrue("\($0)".contains(p), "\($0)") }
+        }
+    }
+
+    /// A shard whose waveform is declared [32, 2^40] (sparse, never allocated) is refused on open.
+    func testSparseHugeWaveformIsRefused() throws {
+        try XCTSkipUnless(h5pyAvailable(), "python3 cannot import h5py: the sparse-shard case is NOT tested")
+        let dir = TestSupport.tempDir("hostile-sparse").path
+        let script = dir + "/make.py"
+        try """
+            import sys, h5py, numpy as np
+            with h5py.File(sys.argv[1], 'w') as h:
+                h.create_dataset('audio_name', data=np.array([b'a'] * 32, dtype='S4'))
+                h.create_dataset('waveform', shape=(32, 2**40), dtype=np.int16, chunks=(1, 4096))
+                h.create_dataset('target', data=np.zeros((32, 2), dtype=bool))
+                h.create_dataset('label', data=np.zeros(32, dtype=np.int32))
+                h.create_dataset('text_embedding', data=np.ones((32, 1, 4), dtype=np.float32))
+                h.create_dataset('image_embedding', data=np.ones((32, 1, 4), dtype=np.float32))
+                h.create_dataset('class_names', data=['a', 'b'], dtype=h5py.string_dtype())
+                h.attrs['sample_rate'] = 16000
+            """.write(toFile: script, atomically: true, encoding: .utf8)
+        let (status, out) = try TestSupport.run("/usr/bin/env", ["python3", script, dir + "/sparse.h5"])
+        XCTAssertEqual(status, 0, out)
+        XCTAssertThrowsError(try Shard(path: dir + "/sparse.h5")) { e in
+            XCTAssertTrue("\(e)".contains("sparse.h5") && "\(e)".contains("waveform") && "\(e)".contains("limits"), "\(e)")
+        }
+        var report = ShardVerifier.Report()
+        ShardVerifier().verifyShard(dir + "/sparse.h5", into: &report)
+        XCTAssertFalse(report.ok)
+    }
+
+    /// Bad `avtool data pack` options are usage errors, not traps.
+    func testBadPackOptions() throws {
+        let avtool = TestSupport.productsDir.appendingPathComponent("avtool").path
+        XCTAssertTrue(FileManager.default.isExecutableFile(atPath: avtool), "build first: swift build -c release")
+        let base = ["data", "pack", "--csv", "x.csv", "--text", "t.npy", "--image", "i.npy", "--out", TestSupport.tempDir().path]
+        for bad in [["--shard-size", "0"], ["--shard-size=-1"], ["--seconds=-1"], ["--seconds", "1e20"], ["--seconds", "nan"],
+                    ["--sample-rate=-16000"], ["--sample-rate", "0"], ["--gzip=-1"], ["--seconds", "0"]] {
+            let (status, text) = try TestSupport.run(avtool, base + bad)
+            XCTAssertNotEqual(status, 0, "\(bad)")
+            XCTAssertFalse(text.contains("Fatal error") || text.contains("Crash"), "\(bad): \(text)")
+            XCTAssertTrue(text.contains("must be") || text.contains("less than one sample"), "\(bad): \(text)")
+        }
+    }
+
+    /// Differing class names are named, not counted ("8 but the manifest says 8").
+    func testClassNameMismatchSaysWhichName() throws {
+        let d = try demo()
+        let s = try Shard(path: d.train.shardPath(0))
+        var l = d.train.layout
+        l.classNames[2] = "thunder"
+        XCTAssertThrowsError(try s.check(against: l)) { e in
+            XCTAssertTrue("\(e)".contains("name 2 is 'noise_band' but the manifest says 'thunder'"), "\(e)")
+        }
+    }
+}
