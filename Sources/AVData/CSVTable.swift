@@ -11,7 +11,9 @@ public struct CSVTable: Sendable {
     public init(path: String) throws {
         self.path = path
         guard let data = FileManager.default.contents(atPath: path) else { throw DataError(file: path, reason: "cannot read CSV") }
-        var all = CSVTable.parse(String(decoding: data, as: UTF8.self))
+        var text = String(decoding: data, as: UTF8.self)
+        if text.hasPrefix("\u{feff}") { text.removeFirst() }                 // a UTF-8 BOM (spreadsheet exports)
+        var all = CSVTable.parse(text)
         guard !all.isEmpty else { throw DataError(file: path, reason: "CSV is empty (a header row is required)") }
         header = all.removeFirst().map { $0.trimmingCharacters(in: .whitespaces) }
         for (i, r) in all.enumerated() where r.count != header.count {

@@ -66,7 +66,9 @@ public enum Packer {
         guard n > 0 else { throw DataError(file: c.csv, reason: "no rows") }
         let text = try NpyArray(path: c.textEmbeddings), image = try NpyArray(path: c.imageEmbeddings)
         for (a, what) in [(text, "K captions"), (image, "F frames")] {
-            guard a.shape.count == 3 else { throw DataError(file: a.path, reason: "shape \(a.shape), expected [N, \(what), D]") }
+            guard a.shape.count == 3, a.shape[1] > 0, a.shape[2] > 0 else {
+                throw DataError(file: a.path, reason: "shape \(a.shape), expected [N, \(what), D] with \(what) ≥ 1 and D ≥ 1")
+            }
             guard a.rows == n else { throw DataError(file: a.path, reason: "\(a.rows) rows but the CSV has \(n)") }
         }
         guard text.shape[2] == image.shape[2] else {
@@ -128,8 +130,9 @@ public enum Packer {
                             }
                             guard !labels.isEmpty else { throw DataError(file: c.csv, dataset: "labels", index: r, reason: "no label") }
                             let t = try text.row(r), im = try image.row(r)
-                            if let bad = t.firstIndex(where: { !$0.isFinite }) { throw DataError(file: text.path, index: r, reason: "non-finite value at \(bad)") }
-                            if let bad = im.firstIndex(where: { !$0.isFinite }) { throw DataError(file: image.path, index: r, reason: "non-finite value at \(bad)") }
+                            let d = text.shape[2]
+                            if let bad = EmbeddingRows.firstBad(t, dim: d) { throw DataError(file: text.path, index: r, reason: bad.reason) }
+                            if let bad = EmbeddingRows.firstBad(im, dim: d) { throw DataError(file: image.path, index: r, reason: bad.reason) }
                             try w.append(name: names[r], waveform: wave, labels: labels, text: t, image: im, sourceRow: r)
                         } catch let e as DataError {
                             if c.onBadClip == .stop { throw e }

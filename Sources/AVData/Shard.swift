@@ -56,6 +56,13 @@ public final class Shard {
             throw fail(ds.name, "expected float16 or float32, found \(ds.typeDescription)")
         }
         guard waveform.typeDescription == "int16" else { throw fail(ShardSchema.waveform, "expected int16, found \(waveform.typeDescription)") }
+        // HDF5 would convert a float label (7.7 → 7) or a wide target silently: refuse the types.
+        guard label.typeDescription.hasPrefix("int") || label.typeDescription.hasPrefix("uint") else {
+            throw fail(ShardSchema.label, "expected an integer class number, found \(label.typeDescription)")
+        }
+        guard ["bool", "uint8", "int8"].contains(target.typeDescription) else {
+            throw fail(ShardSchema.target, "expected bool (multi-hot), found \(target.typeDescription)")
+        }
         typealias A = ShardSchema.Attr
         let rate: Int
         do {

@@ -82,17 +82,8 @@ public struct ShardVerifier {
                 guard let e = readRows(rows, start, path, ds, into: &report, { try shard.embeddings(ds, start: $0, rows: $1) }) else { continue }
                 let d = l.embeddingDim
                 for r in 0..<rows {
-                    for k in 0..<per {
-                        var ss: Float = 0
-                        let base = (r * per + k) * d
-                        for j in 0..<d { ss += e[base + j] * e[base + j] }
-                        if !ss.isFinite {
-                            report.errors.append(DataError(file: path, dataset: ds, index: start + r, reason: "NaN or infinite value in row \(k)"))
-                            break
-                        } else if ss < 1e-24 {
-                            report.errors.append(DataError(file: path, dataset: ds, index: start + r, reason: "zero-norm embedding in row \(k)"))
-                            break
-                        }
+                    if let bad = EmbeddingRows.firstBad(Array(e[(r * per * d)..<((r + 1) * per * d)]), dim: d) {
+                        report.errors.append(DataError(file: path, dataset: ds, index: start + r, reason: bad.reason))
                     }
                 }
             }

@@ -263,12 +263,8 @@ final class EpochPipeline: @unchecked Sendable {
 
     /// NaN/inf anywhere, or an all-zero row, makes the clip bad.
     private func checkRows(_ v: [Float], _ file: String, _ ds: String, _ row: Int) throws {
-        let d = loader.layout.embeddingDim
-        for r in 0..<(v.count / d) {
-            var ss: Float = 0
-            for j in 0..<d { let x = v[r * d + j]; ss += x * x }
-            guard ss.isFinite else { throw DataError(file: file, dataset: ds, index: row, reason: "non-finite value in row \(r)") }
-            guard ss > 1e-24 else { throw DataError(file: file, dataset: ds, index: row, reason: "zero-norm embedding in row \(r)") }
+        if let bad = EmbeddingRows.firstBad(v, dim: loader.layout.embeddingDim) {
+            throw DataError(file: file, dataset: ds, index: row, reason: bad.reason)
         }
     }
 

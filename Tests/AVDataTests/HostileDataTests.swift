@@ -107,6 +107,36 @@ final class HostileDataTests: XCTestCase {
         XCTAssertFalse(report.ok)
     }
 
+    /// Types HDF5 would convert silently are refused on open: a float `label` (7.7 would become 7),
+    /// an int64 `target`; and K = 0 captions.
+    func testSilentlyConvertedTypesAreRefused() throws {
+        try XCTSkipUnless(h5pyAvailable(), "python3 cannot import h5py: the mistyped-shard cases are NOT tested")
+        let dir = TestSupport.tempDir("hostile-types").path
+        let script = dir + "/make.py"
+        try """
+            import sys, h5py, numpy as np
+            out, case = sys.argv[1], sys.argv[2]
+            n = 4
+            with h5py.File(out, 'w') as h:
+                h.create_dataset('audio_name', data=np.array([b'a'] * n, dtype='S4'))
+                h.create_dataset('waveform', data=np.zeros((n, 100), dtype=np.int16))
+                h.create_dataset('target', data=np.ones((n, 2), dtype=np.int64 if case == 'target' else bool))
+                h.create_dataset('label', data=np.full(n, 7.7 if case == 'label' else 1, dtype=np.float64 if case == 'label' else np.int32))
+                k = 0 if case == 'k0' else 1
+                h.create_dataset('text_embedding', data=np.ones((n, k, 4), dtype=np.float32))
+                h.create_dataset('image_embedding', data=np.ones((n, 1, 4), dtype=np.float32))
+                h.create_dataset('class_names', data=['a', 'b'], dtype=h5py.string_dtype())
+                h.attrs['sample_rate'] = 16000
+            """.write(toFile: script, atomically: true, encoding: .utf8)
+        for (c, needle) in [("label", "expected an integer class number, found float64"), ("target", "expected bool (multi-hot), found int64"),
+                            ("k0", "outside the limits")] {
+            let path = dir + "/\(c).h5"
+            let (status, out) = try TestSupport.run("/usr/bin/env", ["python3", script, path, c])
+            XCTAssertEqual(status, 0, out)
+            XCTAssertThrowsError(try Shard(path: path), c) { XCTAssertTrue("\($0)".contains(path) && "\($0)".contains(needle), "\($0)") }
+        }
+    }
+
     /// Bad `avtool data pack` options are usage errors, not traps.
     func testBadPackOptions() throws {
         let avtool = TestSupport.productsDir.appendingPathComponent("avtool").path

@@ -179,5 +179,22 @@ final class PackTests: XCTestCase {
         try "wind\nrain\n".write(toFile: dir + "/classes.txt", atomically: true, encoding: .utf8)
         c.classesFile = dir + "/classes.txt"
         XCTAssertThrowsError(try Packer.run(c)) { XCTAssertTrue("\($0)".contains("dog bark"), "\($0)") }
+        // A zero-norm embedding row is a bad clip at pack (it cannot be normalised); D = 0 is refused.
+        c = config(dir)
+        var text = TestSupport.randn(7 * 2 * 6, seed: 11)
+        for j in 0..<6 { text[(2 * 2 + 1) * 6 + j] = 0 }
+        try writeNpy(dir + "/zero.npy", shape: [7, 2, 6], values: text, half: false)
+        c.textEmbeddings = dir + "/zero.npy"; c.output = dir + "/shards-zero"
+        let z = try Packer.run(c)
+        XCTAssertEqual(z.clips, 5, "7 rows − the corrupt a4.wav − the zero row")
+        XCTAssertTrue(z.badClips.contains { "\($0)".contains("zero.npy") && "\($0)".contains("zero-norm embedding in row 1") }, "\(z.badClips)")
+        try writeNpy(dir + "/d0.npy", shape: [7, 2, 0], values: [], half: false)
+        c = config(dir); c.textEmbeddings = dir + "/d0.npy"; c.imageEmbeddings = dir + "/d0.npy"
+        XCTAssertThrowsError(try Packer.run(c)) { XCTAssertTrue("\($0)".contains("D ≥ 1"), "\($0)") }
+        // A CSV saved with a UTF-8 BOM (spreadsheet export) packs like any other.
+        let csv = try String(contentsOfFile: dir + "/clips.csv", encoding: .utf8)
+        try ("\u{feff}" + csv).write(toFile: dir + "/bom.csv", atomically: true, encoding: .utf8)
+        c = config(dir); c.csv = dir + "/bom.csv"; c.output = dir + "/shards-bom"
+        XCTAssertEqual(try Packer.run(c).clips, 6, "7 rows − the corrupt a4.wav")
     }
 }
