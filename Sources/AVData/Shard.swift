@@ -107,6 +107,9 @@ public final class Shard {
         }
     }
 
+    /// Whether the waveform chunks carry Fletcher-32 checksums (shards written since they were added).
+    public var hasChecksums: Bool { waveform.filters.contains("fletcher32") }
+
     /// Primary labels (int32 [N]).
     public func labels() throws -> [Int32] { try wrap(ShardSchema.label, nil) { try label.readInt32() } }
 

@@ -13,7 +13,22 @@ public struct ShardVerifier {
         public var warnings: [DataError] = []
         public var ok: Bool { errors.isEmpty }
         public init() {}
+
+        /// Errors and warnings counted by kind (the reason with its numbers replaced by N).
+        public var kinds: [(kind: String, errors: Int, warnings: Int)] {
+            func kind(_ e: DataError) -> String {
+                (e.dataset.map { $0 + ": " } ?? "") + e.reason.replacingOccurrences(of: "[0-9]+", with: "N", options: .regularExpression)
+            }
+            var c: [String: (Int, Int)] = [:]
+            for e in errors { c[kind(e), default: (0, 0)].0 += 1 }
+            for w in warnings { c[kind(w), default: (0, 0)].1 += 1 }
+            return c.map { ($0.key, $0.value.0, $0.value.1) }.sorted { ($0.errors + $0.warnings, $1.kind) > ($1.errors + $1.warnings, $0.kind) }
+        }
     }
+
+    /// Read every row (decode, checksums, embeddings, labels); false: the structural checks only
+    /// (open, shapes, types, attributes, manifest agreement, checksum presence).
+    public var deep = true
 
     /// Peak |sample| at or below which a clip counts as silent, and the fraction of full-scale
     /// samples above which it counts as clipped.
@@ -52,6 +67,11 @@ public struct ShardVerifier {
         } catch let e as DataError { report.errors.append(e); return } catch {
             report.errors.append(DataError(file: path, reason: "\(error)")); return
         }
+        if !shard.hasChecksums {
+            report.warnings.append(DataError(file: path, dataset: ShardSchema.waveform,
+                                             reason: "chunks carry no Fletcher-32 checksums (an older or foreign writer): flipped bytes would go unnoticed; repack to add them"))
+        }
+        guard deep else { report.clips += shard.count; return }
         let l = shard.layout, nc = l.numClasses, s = l.clipSamples
         var labels: [Int32] = []
         do {

@@ -92,6 +92,7 @@ extension H5Dataset {
             switch f {
             case H5Z_FILTER_DEFLATE: return "gzip(\(nelem > 0 ? cfg[0] : 0))"
             case H5Z_FILTER_SHUFFLE: return "shuffle"
+            case H5Z_FILTER_FLETCHER32: return "fletcher32"
             default: return String(cString: name)
             }
         }

@@ -109,14 +109,17 @@ struct DataInspect: ParsableCommand {
 /// `avtool data verify`: reads every clip; non-zero exit on errors.
 struct DataVerify: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "verify",
-        abstract: "Read every clip; report NaN/zero-norm embeddings, silent/clipped audio, bad lengths, unreadable chunks.")
+        abstract: "Check shards: structure by default; with --deep, read every clip (checksums, embeddings, labels, audio).")
     @Argument(help: "manifest.json or shard .h5 files.") var paths: [String]
+    @Flag(help: "Read and check every row: Fletcher-32 checksums, NaN/zero-norm embeddings, labels vs targets, silent/clipped audio.")
+    var deep = false
     @Flag(help: "Treat warnings (silent or clipped audio) as errors.") var strict = false
     @Option(help: "Issues printed per kind.") var show = 50
 
     func run() throws {
         var report = ShardVerifier.Report()
-        let v = ShardVerifier()
+        var v = ShardVerifier()
+        v.deep = deep
         for p in paths {
             if p.hasSuffix(".json") {
                 let r = try v.verify(manifestPath: p)
@@ -129,7 +132,12 @@ struct DataVerify: ParsableCommand {
         if report.errors.count > show { print("… \(report.errors.count - show) more errors") }
         for w in report.warnings.prefix(show) { print("warning: \(w)") }
         if report.warnings.count > show { print("… \(report.warnings.count - show) more warnings") }
-        print("verified \(report.clips) clips in \(report.shards) shards: \(report.errors.count) errors, \(report.warnings.count) warnings")
+        if !report.kinds.isEmpty {
+            print("problems by kind:")
+            for k in report.kinds { print(String(format: "  %6d errors %6d warnings  %@", k.errors, k.warnings, k.kind)) }
+        }
+        print("verified \(report.clips) clips in \(report.shards) shards (\(deep ? "deep: every row read" : "structure only; --deep reads every row")): "
+              + "\(report.errors.count) errors, \(report.warnings.count) warnings")
         if !report.errors.isEmpty || (strict && !report.warnings.isEmpty) { throw ExitCode(1) }
     }
 }

@@ -137,6 +137,39 @@ final class HostileDataTests: XCTestCase {
         }
     }
 
+    /// A byte flipped inside a waveform chunk of a new shard fails its Fletcher-32 checksum: the
+    /// read of that clip is an error naming it (what the loader does), `verify --deep` reports it,
+    /// the quick verify does not read it; a shard without checksums gets a warning.
+    func testFlippedWaveformByteIsCaught() throws {
+        let d = try demo()
+        let path = d.train.shardPath(0)
+        // (Closed before the flip: HDF5 shares an open file's chunk cache with a second open.)
+        let row: [Int16] = try {
+            let s = try Shard(path: path)
+            XCTAssertTrue(s.hasChecksums)
+            return try s.waveforms(start: 5, rows: 1)
+        }()
+        var file = try Data(contentsOf: URL(fileURLWithPath: path))
+        let needle = row[1000..<1016].withUnsafeBufferPointer { Data(buffer: $0) }
+        let at = try XCTUnwrap(file.range(of: needle)?.lowerBound, "row 5's samples are stored as written")
+        file[at + 7] ^= 0x10
+        try file.write(to: URL(fileURLWithPath: path))
+        let damaged = try Shard(path: path)
+        XCTAssertThrowsError(try damaged.waveforms(start: 5, rows: 1)) { e in
+            XCTAssertTrue("\(e)".contains(path) && "\(e)".contains("waveform") && "\(e)".contains("5"), "\(e)")
+        }
+        XCTAssertNoThrow(try damaged.waveforms(start: 4, rows: 1), "other chunks still read")
+        var deep = ShardVerifier.Report()
+        ShardVerifier().verifyShard(path, into: &deep)
+        XCTAssertTrue(deep.errors.contains { $0.index == 5 && $0.dataset == "waveform" }, "\(deep.errors)")
+        var quick = ShardVerifier()
+        quick.deep = false
+        var q = ShardVerifier.Report()
+        quick.verifyShard(path, into: &q)
+        XCTAssertTrue(q.ok, "the structural check reads no rows")
+        XCTAssertTrue(deep.kinds.contains { $0.kind.hasPrefix("waveform") && $0.errors >= 1 }, "\(deep.kinds)")
+    }
+
     /// Bad `avtool data pack` options are usage errors, not traps.
     func testBadPackOptions() throws {
         let avtool = TestSupport.productsDir.appendingPathComponent("avtool").path
