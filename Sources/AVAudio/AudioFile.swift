@@ -31,9 +31,11 @@ public struct DecodedAudio: Sendable {
 
 /// Reading and writing sound files through libsndfile (WAV, FLAC, OGG/Vorbis, AIFF, …).
 public enum AudioFile {
-    /// Decodes every frame of `path`. Throws for missing, unreadable, empty, truncated or
-    /// non-finite audio. Memory grows with the frames actually decoded, not with the header's claim.
-    public static func read(_ path: String) throws -> DecodedAudio {
+    /// Decodes the frames of `path` — every one, or only the first `maxSeconds` (a 10 s clip
+    /// from a 1-hour file reads 10 s, not the hour). Throws for missing, unreadable, empty,
+    /// truncated or non-finite audio. Memory grows with the frames actually decoded, not with the
+    /// header's claim.
+    public static func read(_ path: String, maxSeconds: Double? = nil) throws -> DecodedAudio {
         var info = SF_INFO()
         guard let f = sf_open(path, Int32(SFM_READ), &info) else {
             throw AudioError(file: path, reason: "cannot decode: \(String(cString: sf_strerror(nil)))")
@@ -48,7 +50,8 @@ public enum AudioFile {
         let known = info.frames < Int64.max / 2           // libsndfile reports SF_COUNT_MAX when unknown
         // Decode straight into the result, which grows (doubling) only as frames actually arrive,
         // so a header that claims an absurd length cannot trigger a huge allocation.
-        let want = known ? Int(info.frames) : Int.max
+        let limit = maxSeconds.map { s -> Int in s.isFinite && s > 0 ? Int(min(s * Double(rate), Double(Int.max / 4)).rounded(.up)) : 1 }
+        let want = min(known ? Int(info.frames) : Int.max, limit ?? Int.max)
         var samples = [Float](repeating: 0, count: min(want, 1 << 20) * channels)
         var frames = 0
         while frames < want {
@@ -67,12 +70,12 @@ public enum AudioFile {
             throw AudioError(file: path, reason: "decoding failed after \(frames) frames: \(String(cString: sf_strerror(f)))")
         }
         guard frames > 0 else { throw AudioError(file: path, reason: "no frames could be decoded (truncated or corrupt)") }
-        if known && frames < info.frames {
+        if known && frames < want {
             throw AudioError(file: path, reason: "truncated: decoded \(frames) of \(info.frames) frames")
         }
         // A stream of unknown length (e.g. Ogg/Opus without its last granule) shows truncation only
         // once it has been read to the end.
-        if !known, let note = truncationNote(logInfo(f)) { throw AudioError(file: path, reason: "truncated: \(note)") }
+        if !known, frames < want, let note = truncationNote(logInfo(f)) { throw AudioError(file: path, reason: "truncated: \(note)") }
         if let bad = samples.firstIndex(where: { !$0.isFinite }) {
             throw AudioError(file: path, reason: "non-finite sample at frame \(bad / channels)")
         }

@@ -49,11 +49,17 @@ public struct PackSummary: Sendable {
 /// temporary name and renamed when complete; a re-run keeps shards that already exist under their
 /// final name and match the layout, so an interrupted run resumes. The manifest is written last.
 public enum Packer {
-    /// AVAudio's decoder: libsndfile decode, mono mix, band-limited resampling to `sampleRate`.
-    public static let standardLoader: AudioLoader = { path, rate in try AudioDecoder.load(path, sampleRate: rate) }
+    /// AVAudio's decoder: libsndfile decode, mono mix, band-limited resampling to `sampleRate`,
+    /// of the first `seconds` of the file only (the clip is the file's start; a longer file is
+    /// never decoded whole).
+    public static func standardLoader(seconds: Double) -> AudioLoader {
+        { path, rate in try AudioDecoder.load(path, sampleRate: rate, maxSeconds: seconds) }
+    }
 
-    public static func run(_ c: PackConfig, loader: AudioLoader = Packer.standardLoader,
+    /// Packs `c`; `loader` (default `standardLoader` for the clip length) decodes one file.
+    public static func run(_ c: PackConfig, loader given: AudioLoader? = nil,
                            progress: ((Int, Int) -> Void)? = nil) throws -> PackSummary {
+        let loader = given ?? standardLoader(seconds: Double(c.clipSamples) / Double(max(1, c.sampleRate)))
         let started = Date()
         let table = try CSVTable(path: c.csv)
         guard let audioCol = table.column(["audio", "path", "filename", "file"]) else {

@@ -2,6 +2,8 @@ import XCTest
 import Foundation
 import AVData
 import TestSupport
+import AVAudio
+import AVTensor
 
 /// Hostile manifests, .npy headers, shards and pack options from the data-tools issue: each ends
 /// in an error naming the file (no trap, no huge allocation). The rest of that issue's corpus is
@@ -193,5 +195,24 @@ final class HostileDataTests: XCTestCase {
         XCTAssertThrowsError(try s.check(against: l)) { e in
             XCTAssertTrue("\(e)".contains("name 2 is 'noise_band' but the manifest says 'thunder'"), "\(e)")
         }
+    }
+}
+
+/// Packing a clip from a long file decodes only the clip's seconds, with the same samples as
+/// decoding the whole file and cropping.
+final class BoundedDecodeTests: XCTestCase {
+    func testLongFileDecodesOnlyTheClip() throws {
+        let dir = TestSupport.tempDir("long-audio").path
+        let rate = 44100, seconds = 30
+        var rng = Rng(seed: 9)
+        let mono = (0..<(rate * seconds)).map { i in 0.3 * sinf(Float(i) * 0.013) + 0.05 * rng.normal() }
+        let path = dir + "/long.wav"
+        try AudioFile.write(path, samples: mono.flatMap { [$0, 0.5 * $0] }, sampleRate: rate, channels: 2)
+        let head = try AudioFile.read(path, maxSeconds: 1)
+        XCTAssertEqual(head.frames, rate, "one second read, not thirty")
+        let full = try AudioDecoder.load(path, sampleRate: 16000)
+        let clip = try AudioDecoder.load(path, sampleRate: 16000, maxSeconds: 2)
+        XCTAssertLessThan(clip.count, 2 * 16000 + 16000 / 10)
+        XCTAssertEqual(Array(clip.prefix(32000)), Array(full.prefix(32000)), "the clip's samples do not depend on the cut")
     }
 }
