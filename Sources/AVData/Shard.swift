@@ -47,6 +47,7 @@ public final class Shard {
             throw fail(ds, "has \(d.first ?? 0) rows but '\(ShardSchema.waveform)' has \(n) (lengths disagree)")
         }
         guard labelDims.count == 1 else { throw fail(ShardSchema.label, "expected [N], found \(labelDims)") }
+        guard names.count <= 1 else { throw fail(ShardSchema.audioName, "expected [N] names, found \(names)") }
         guard td[2] == idm[2] else { throw fail(ShardSchema.imageEmbedding, "embedding width \(idm[2]) differs from text's \(td[2])") }
         let classNames: [String]
         do { classNames = try file.dataset(ShardSchema.classNames).readStrings() } catch let e as H5Error { throw fail(e.object, e.reason) }

@@ -8,62 +8,6 @@ import TestSupport
 import Glibc
 #endif
 
-/// A program running in the background whose output can be waited on (for signal tests).
-final class LiveProcess: @unchecked Sendable {
-    let process = Process()
-    private let lock = NSLock()
-    private var buffer = Data()
-    private let pipe = Pipe()
-
-    init(_ path: String, _ args: [String], env: [String: String] = [:]) throws {
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = args
-        var e = ProcessInfo.processInfo.environment
-        for (k, v) in env { e[k] = v }
-        process.environment = e
-        process.standardOutput = pipe
-        process.standardError = pipe
-        pipe.fileHandleForReading.readabilityHandler = { [weak self] h in
-            let d = h.availableData
-            guard let self else { return }
-            self.lock.lock(); self.buffer.append(d); self.lock.unlock()
-        }
-        try process.run()
-    }
-
-    var output: String { lock.lock(); defer { lock.unlock() }; return String(decoding: buffer, as: UTF8.self) }
-
-    /// Waits until the output contains `text` (false after `timeout` seconds or if the process ended).
-    func wait(for text: String, timeout: Double) -> Bool {
-        let end = Date().addingTimeInterval(timeout)
-        while Date() < end {
-            if output.contains(text) { return true }
-            if !process.isRunning { return output.contains(text) }
-            usleep(20_000)
-        }
-        return false
-    }
-
-    /// Waits for the exit (killing the process after `timeout` seconds: a hang) and returns the status.
-    func finish(timeout: Double) -> Int32? {
-        let end = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < end { usleep(20_000) }
-        if process.isRunning { process.terminate(); kill(process.processIdentifier, SIGKILL); return nil }
-        process.waitUntilExit()
-        pipe.fileHandleForReading.readabilityHandler = nil
-        let rest = pipe.fileHandleForReading.readDataToEndOfFile()
-        lock.lock(); buffer.append(rest); lock.unlock()
-        return process.terminationStatus
-    }
-
-    /// The pids of this process's children (mpirun's ranks).
-    func children() -> [pid_t] {
-        let text = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/task/\(process.processIdentifier)/children",
-                                encoding: .utf8)) ?? ""
-        return text.split(separator: " ").compactMap { pid_t($0) }
-    }
-}
-
 /// The built `avtrain` against signals, concurrent runs, unwritable and full out_dirs, and a
 /// generated set of hostile configs.
 final class RunSafetyCommandTests: XCTestCase {
