@@ -50,7 +50,10 @@ public final class ShardSet {
                         guard p >= 0 && Int(p) < nc else {
                             throw DataError(file: path, dataset: ShardSchema.label, index: start + r, reason: "label \(p) outside 0..<\(nc)")
                         }
-                        m.append(hot == [p] || hot.isEmpty ? nil : [p] + hot.filter { $0 != p })
+                        guard row[r * nc + Int(p)] != 0 else {       // the rule verify applies too
+                            throw DataError(file: path, dataset: ShardSchema.target, index: start + r, reason: "primary label \(p) is not set in target")
+                        }
+                        m.append(hot == [p] ? nil : [p] + hot.filter { $0 != p })
                     }
                 }
                 paths.append(path)

@@ -129,7 +129,7 @@ public struct ShardVerifier {
         if let v = try? read(start, rows) { return v }
         for r in start..<(start + rows) {
             do { _ = try read(r, 1) } catch {
-                report.errors.append(DataError(file: path, dataset: ds, index: r, reason: "unreadable (corrupt or truncated chunk)"))
+                report.errors.append(DataError(file: path, dataset: ds, index: r, reason: "unreadable (corrupt or truncated chunk, or a failed checksum)"))
             }
         }
         return nil

@@ -142,9 +142,10 @@ public final class H5Dataset {
         H5Sselect_hyperslab(fspace, avh5_select_set(), &offs, nil, &cnt, nil)
         let mspace = H5Screate_simple(Int32(cnt.count), &cnt, nil)
         defer { H5Sclose(mspace) }
+        avh5_silence_errors()     // per thread in a thread-safe HDF5: loader threads must not print HDF5's stack
         let status = write ? H5Dwrite(id, memType, mspace, fspace, avh5_p_default(), buffer)
                            : H5Dread(id, memType, mspace, fspace, avh5_p_default(), buffer)
-        guard status >= 0 else { throw error(write ? "write failed" : "read failed (corrupt or truncated chunk?)") }
+        guard status >= 0 else { throw error(write ? "write failed" : "read failed (corrupt or truncated chunk, or a failed Fletcher-32 checksum)") }
     }
 
     /// Reads rows as Float (float16/float32 converted by HDF5).

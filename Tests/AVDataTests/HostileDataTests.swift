@@ -1,6 +1,7 @@
 import XCTest
 import Foundation
 import AVData
+import AVHDF5
 import TestSupport
 import AVAudio
 import AVTensor
@@ -170,6 +171,18 @@ final class HostileDataTests: XCTestCase {
         quick.verifyShard(path, into: &q)
         XCTAssertTrue(q.ok, "the structural check reads no rows")
         XCTAssertTrue(deep.kinds.contains { $0.kind.hasPrefix("waveform") && $0.errors >= 1 }, "\(deep.kinds)")
+    }
+
+    /// A primary label not set in `target` is refused by the loader's shard set, as verify refuses it.
+    func testLabelNotInTargetIsRefusedAtLoad() throws {
+        let d = try demo()
+        do {
+            let f = try H5File(openAt: d.train.shardPath(0), writable: true)
+            try f.dataset(ShardSchema.target).write([UInt8](repeating: 0, count: 4), start: 2)
+        }
+        XCTAssertThrowsError(try ShardSet(manifest: d.train, onBadShard: .stop)) { e in
+            XCTAssertTrue("\(e)".contains("target") && "\(e)".contains("clip 2") && "\(e)".contains("not set in target"), "\(e)")
+        }
     }
 
     /// Bad `avtool data pack` options are usage errors, not traps.
