@@ -1,8 +1,11 @@
 // swift-tools-version:6.0
 // avtrain: distributed training of an audio encoder into the CLIP embedding space.
-// Dependencies point one way: tensor kernels → audio front-end → model → losses → distributed →
-// data → evaluation/export (AVEval: model + front-end, no MPI/HDF5) → training → executables. C libraries are reached only through the
-// system-library shim targets C*; a target imports a shim only if it needs that library.
+// Dependencies point one way (docs/architecture.md draws them): kernels (AVTensor) and files
+// (AVSafetensors) → audio front-end (AVAudio), model (AVModel), communication (AVDist → AVMPI),
+// HDF5 (AVHDF5) → losses (AVLoss), data (AVData), evaluation/inference (AVEval: model + front-end,
+// no MPI/HDF5) → training (AVTrain) → executables, which only wire libraries together. C libraries
+// are reached only through the shim targets C*; a target imports a shim only if it needs it.
+// `.ci/run` builds with --explicit-target-dependency-import-check error: every import is declared.
 import PackageDescription
 
 let fast: [SwiftSetting] = [
@@ -41,7 +44,7 @@ let package = Package(
         .target(name: "AVAudio", dependencies: ["AVTensor", "CSndfile", "CFFTW"], swiftSettings: fast),
         .target(name: "AVModel", dependencies: ["AVTensor", "AVSafetensors"], swiftSettings: fast),
         .target(name: "AVDist", dependencies: ["AVTensor"], swiftSettings: fast),
-                .target(name: "AVMPI", dependencies: ["AVDist", "CMPI"], swiftSettings: fast),
+        .target(name: "AVMPI", dependencies: ["AVDist", "CMPI"], swiftSettings: fast),
         .target(name: "AVHDF5", dependencies: ["CHDF5"], swiftSettings: fast),
         .target(name: "AVLoss", dependencies: ["AVTensor", "AVDist"], swiftSettings: fast),
         .target(name: "AVData", dependencies: ["AVTensor", "AVAudio", "AVHDF5", "AVSafetensors"],
@@ -71,14 +74,15 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["AVTensor", "AVSafetensors"], path: "Tests/TestSupport"),
         .testTarget(name: "AVTensorTests", dependencies: ["AVTensor", "TestSupport"]),
         .testTarget(name: "AVSafetensorsTests", dependencies: ["AVSafetensors", "TestSupport"]),
-        .testTarget(name: "AVAudioTests", dependencies: ["AVAudio", "TestSupport"]),
-        .testTarget(name: "AVModelTests", dependencies: ["AVModel", "TestSupport"]),
-        .testTarget(name: "AVDistTests", dependencies: ["AVDist", "AVMPI", "TestSupport"]),
+        .testTarget(name: "AVAudioTests", dependencies: ["AVAudio", "AVTensor", "AVSafetensors", "TestSupport"]),
+        .testTarget(name: "AVModelTests", dependencies: ["AVModel", "AVTensor", "AVSafetensors", "TestSupport"]),
+        .testTarget(name: "AVDistTests", dependencies: ["AVDist", "AVMPI", "AVTensor", "TestSupport"]),
         .testTarget(name: "AVLossTests", dependencies: ["AVLoss", "AVDist", "AVMPI", "TestSupport"]),
         .testTarget(name: "AVDataTests", dependencies: ["AVData", "AVHDF5", "AVAudio", "AVTensor", "AVSafetensors", "TestSupport"]),
-        .testTarget(name: "AVEvalTests", dependencies: ["AVEval", "AVTrain", "AVData", "AVModel", "AVAudio", "AVTensor",
+        .testTarget(name: "AVEvalTests", dependencies: ["AVEval", "AVTrain", "AVData", "AVDist", "AVModel", "AVAudio", "AVTensor",
                                                         "AVSafetensors", "TestSupport"]),
-        .testTarget(name: "AVTrainTests", dependencies: ["AVTrain", "AVEval", "AVData", "AVDist", "AVSafetensors", "AVTensor", "TestSupport"]),
+        .testTarget(name: "AVTrainTests", dependencies: ["AVTrain", "AVEval", "AVData", "AVDist", "AVModel", "AVSafetensors", "AVTensor",
+                                                         "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )
