@@ -102,7 +102,7 @@ public struct ShardVerifier {
                 guard let e = readRows(rows, start, path, ds, into: &report, { try shard.embeddings(ds, start: $0, rows: $1) }) else { continue }
                 let d = l.embeddingDim
                 for r in 0..<rows {
-                    if let bad = EmbeddingRows.firstBad(Array(e[(r * per * d)..<((r + 1) * per * d)]), dim: d) {
+                    if let bad = EmbeddingRows.firstBad(e[(r * per * d)..<((r + 1) * per * d)], dim: d) {
                         report.errors.append(DataError(file: path, dataset: ds, index: start + r, reason: bad.reason))
                     }
                 }

@@ -110,8 +110,7 @@ public struct EncoderWeights {
             throw EvalError(String(format: "%@: the model described (≥ %.3g weights) is larger than the %.0f bytes of tensors in %@ "
                                    + "(the description and the weights disagree)", origin, weights, fileBytes, file.path))
         }
-        let tokens = Double(m.imageSize.reduce(1) { $0 * max(1, $1) }) / Double(max(1, m.patchSize * m.patchSize))
-        let need = 4 * (Double(batch) * tokens * Double(m.embedDim) * 24 + weights)
+        let need = m.estimatedActivationBytes(batch: batch, forwardOnly: true) + 4 * weights
         let have = Double(ProcessInfo.processInfo.physicalMemory)
         guard need < have else {
             throw EvalError(String(format: "%@: the model needs about %.1f GB for batch %d (input %@), this machine has %.1f GB; use a smaller batch",

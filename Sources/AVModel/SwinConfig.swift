@@ -49,4 +49,12 @@ public struct SwinConfig: Sendable, Equatable, Codable {
 
     /// Channels of the final stage (input to the final norm and the head).
     public var finalDim: Int { stageDim(depths.count - 1) }
+
+    /// Estimated activation bytes for `batch` samples before any buffer is planned (to refuse
+    /// impossible sizes without allocating): per patch token and `embedDim` channel, ~128 floats
+    /// for a training model (swin-t at 256²: 158 MiB per sample ≈ 105) and ~24 forward-only.
+    public func estimatedActivationBytes(batch: Int, forwardOnly: Bool) -> Double {
+        let tokens = Double(imageSize.reduce(1) { $0 * max(1, $1) }) / Double(max(1, patchSize * patchSize))
+        return 4 * (forwardOnly ? 24 : 128) * tokens * Double(embedDim) * Double(batch)
+    }
 }

@@ -109,10 +109,8 @@ public final class Trainer {
         decayRule = DecayRule(patterns: config.optim.noDecay)
         useAugmented = config.loss.audioAudio != 0
         let b = config.data.batchPerRank
-        // Activations of a training step: ~128 floats per patch token per embed_dim channel and
-        // sample (swin-t at 256²: 158 MiB per sample ≈ 105). Refuse before allocating.
-        let tokens = Double(swin.imageSize[0] * swin.imageSize[1]) / Double(swin.patchSize * swin.patchSize)
-        let need = 4 * 128 * tokens * Double(swin.embedDim) * Double(useAugmented ? 2 * b : b)
+        // Refuse a batch whose activations cannot fit before allocating them.
+        let need = swin.estimatedActivationBytes(batch: useAugmented ? 2 * b : b, forwardOnly: false)
         let have = Double(ProcessInfo.processInfo.physicalMemory)
         if need > have {
             throw configError("data.batch_per_rank", String(format: "needs about %.0f GB of activations per rank for batch %d (%@ input %d×%d), "
