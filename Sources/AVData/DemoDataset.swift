@@ -57,10 +57,9 @@ public enum DemoDataset {
     }
 
     static func unit(_ v: [Float]) -> [Float] {
-        var ss: Float = 0
-        for x in v { ss += x * x }
-        let s = 1 / max(ss.squareRoot(), 1e-12)
-        return v.map { $0 * s }
+        var out = v, norm: Float = 0
+        out.withUnsafeMutableBufferPointer { L2Normalize.forward(out: $0.baseAddress!, norms: &norm, inp: v, rows: 1, cols: v.count) }
+        return out
     }
 
     static func randomUnit(_ d: Int, _ rng: inout Rng) -> [Float] { unit((0..<d).map { _ in rng.normal() }) }

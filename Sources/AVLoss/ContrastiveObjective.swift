@@ -101,9 +101,9 @@ public func contrastiveObjective(local: LossInputs, logitScale: Float, weights: 
         }
         let nrm = norms[field]!
         if field == .audio {
-            L2Normalize.backward(dinp: &gradX, out: y.ptr, norms: nrm, dout: dOut.ptr, rows: n, cols: dim)
+            L2Normalize.backward(dinp: &gradX, out: y.ptr, norms: nrm, dout: dOut.ptr, rows: n, cols: dim, accumulate: true)
         } else {
-            L2Normalize.backward(dinp: &gradXAug, out: y.ptr, norms: nrm, dout: dOut.ptr, rows: n, cols: dim)
+            L2Normalize.backward(dinp: &gradXAug, out: y.ptr, norms: nrm, dout: dOut.ptr, rows: n, cols: dim, accumulate: true)
         }
     }
 
@@ -119,8 +119,8 @@ public func contrastiveObjective(local: LossInputs, logitScale: Float, weights: 
                       gradLogitScale: clamped ? 0 : Float(stats[terms.count] * Double(s)), scale: s)
 }
 
-/// Writes the L2-normalised rows of `src` ([rows, dim]) at stride `ld` and returns the norms;
-/// a non-finite value or a zero row is an error naming the array, rank and row.
+/// Writes the L2-normalised rows of `src` ([rows, dim]) at stride `ld` (`L2Normalize`) and
+/// returns the norms; a non-finite value or a zero row is an error naming the array, rank and row.
 func normaliseRows(_ src: [Float], into out: UnsafeMutablePointer<Float>, ld: Int, rows: Int, dim: Int,
                    name: String, rank: Int) throws -> [Float] {
     var norms = [Float](repeating: 0, count: rows)
@@ -128,16 +128,11 @@ func normaliseRows(_ src: [Float], into out: UnsafeMutablePointer<Float>, ld: In
         let p = buf.baseAddress!
         for r in 0..<rows {
             let row = p + r * dim
-            var ss = 0.0
-            for j in 0..<dim {
-                guard row[j].isFinite else { throw LossError("rank \(rank): \(name) row \(r) holds \(row[j])") }
-                ss += Double(row[j]) * Double(row[j])
-            }
-            let nrm = Float(ss.squareRoot())
+            for j in 0..<dim where !row[j].isFinite { throw LossError("rank \(rank): \(name) row \(r) holds \(row[j])") }
+            let nrm = Reduce.dot(row, row, dim).squareRoot()
             guard nrm > 0 && nrm.isFinite else { throw LossError("rank \(rank): \(name) row \(r) has norm \(nrm)") }
-            norms[r] = nrm
-            for j in 0..<dim { out[r * ld + j] = row[j] / nrm }
         }
+        norms.withUnsafeMutableBufferPointer { L2Normalize.forward(out: out, norms: $0.baseAddress!, inp: p, rows: rows, cols: dim, ldOut: ld) }
     }
     return norms
 }

@@ -110,24 +110,11 @@ enum ContrastiveRows {
         return (loss, dScale)
     }
 
-    /// Writes e[j] = exp(x[j] − max x); returns log Σ exp(x[j]) and Σ e[j] (summed in Double).
+    /// Writes e[j] = exp(x[j] − max x) (`FastMath.expShifted`); returns log Σ exp(x[j]) and Σ e[j].
     @inline(__always)
     static func expShifted(_ x: UnsafePointer<Float>, into e: UnsafeMutablePointer<Float>,
                            _ count: Int) -> (lse: Double, sum: Double) {
-        let m = maxOf(x, count)
-        var s = 0.0
-        for j in 0..<count {
-            let v = expf(x[j] - m)
-            e[j] = v
-            s += Double(v)
-        }
-        return (Double(m) + log(s), s)
-    }
-
-    @inline(__always)
-    static func maxOf(_ x: UnsafePointer<Float>, _ count: Int) -> Float {
-        var m = -Float.infinity
-        for j in 0..<count { m = max(m, x[j]) }
-        return m
+        let (m, s) = FastMath.expShifted(x, into: e, count)
+        return (Double(m) + log(Double(s)), Double(s))
     }
 }

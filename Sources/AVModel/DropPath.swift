@@ -17,11 +17,11 @@ public enum DropPath {
         apply(out: out, x: x, branch: branch, scale: scale, batch: batch, perSample: perSample)
     }
 
-    /// Branch gradient of `residual`: `dbranch[b] = scale[b] · dout[b]` (overwrites).
+    /// Branch gradient of `residual`: `dbranch[b] (+)= scale[b] · dout[b]`.
     @inlinable
     public static func branchBackward(dbranch: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>,
-                                      scale: UnsafePointer<Float>?, batch: Int, perSample: Int) {
-        apply(out: dbranch, x: nil, branch: dout, scale: scale, batch: batch, perSample: perSample)
+                                      scale: UnsafePointer<Float>?, batch: Int, perSample: Int, accumulate: Bool) {
+        apply(out: dbranch, x: accumulate ? UnsafePointer(dbranch) : nil, branch: dout, scale: scale, batch: batch, perSample: perSample)
     }
 
     /// `out = (x ?? 0) + scale · branch`, parallel over chunks of 4096 floats.

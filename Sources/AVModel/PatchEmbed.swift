@@ -27,10 +27,12 @@ public enum PatchEmbed {
         }
     }
 
-    /// Patch-row gradients → image gradient (accumulates into `dinp`).
+    /// Patch-row gradients → image gradient (added into `dinp`, or overwriting it; pixels no
+    /// patch covers then get 0).
     @inlinable
     public static func backward(dinp: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>,
-                                batch: Int, channels: Int, height: Int, width: Int, patch p: Int) {
+                                batch: Int, channels: Int, height: Int, width: Int, patch p: Int, accumulate: Bool) {
+        if !accumulate { dinp.update(repeating: 0, count: batch * channels * height * width) }
         let (gh, gw) = (height / p, width / p), k = channels * p * p
         let box = UncheckedBox((dinp, dout))
         Threads.parallelFor(batch * gh, minChunk: 4) { range in

@@ -25,10 +25,12 @@ public enum PatchMerging {
         }
     }
 
-    /// Accumulates the merged-row gradient back into `dinp` [B, H, W, C].
+    /// The merged-row gradient back into `dinp` [B, H, W, C] (added, or overwriting: every
+    /// position belongs to exactly one merged row).
     @inlinable
     public static func backward(dinp: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>,
-                                batch: Int, height: Int, width: Int, channels c: Int) {
+                                batch: Int, height: Int, width: Int, channels c: Int, accumulate: Bool) {
+        if !accumulate && (height % 2 != 0 || width % 2 != 0) { dinp.update(repeating: 0, count: batch * height * width * c) }
         let (h2, w2) = (height / 2, width / 2)
         let box = UncheckedBox((dinp, dout))
         Threads.parallelFor(batch * h2, minChunk: 4) { range in
@@ -40,7 +42,11 @@ public enum PatchMerging {
                     for q in 0..<4 {
                         let d = dinp + ((b * height + 2 * i + (q & 1)) * width + 2 * j + (q >> 1)) * c
                         let s = g + q * c
-                        for k in 0..<c { d[k] += s[k] }
+                        if accumulate {
+                            for k in 0..<c { d[k] += s[k] }
+                        } else {
+                            d.update(from: s, count: c)
+                        }
                     }
                 }
             }

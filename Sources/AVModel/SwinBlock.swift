@@ -86,7 +86,7 @@ final class SwinBlock {
             WindowPartition.forward(out: xw, inp: s.a, map: m.baseAddress!, batch: batch, tokens: geo.tokens,
                                     rows: geo.windowRows, channels: dim)
         }
-        Dense.forward(gemm, out: qkv, inp: xw, weight: v(p.qkvW), bias: v(p.qkvB), rows: wrows, inDim: dim, outDim: 3 * dim)
+        Linear.forward(out: qkv, inp: xw, weight: v(p.qkvW), bias: v(p.qkvB), rows: wrows, inDim: dim, outDim: 3 * dim, threading: gemm)
         relIndex.withUnsafeBufferPointer { idx in
             WindowAttention.expandBias(bias: bias, table: v(p.table), index: idx.baseAddress!, heads: heads, tokens: geo.windowArea)
         }
@@ -94,7 +94,7 @@ final class SwinBlock {
             WindowAttention.forward(out: attnOut, probs: probs, qkv: qkv, bias: bias, mask: m.isEmpty ? nil : m.baseAddress,
                                     shape: attnShape(batch: batch))
         }
-        Dense.forward(gemm, out: s.a, inp: attnOut, weight: v(p.projW), bias: v(p.projB), rows: wrows, inDim: dim, outDim: dim)
+        Linear.forward(out: s.a, inp: attnOut, weight: v(p.projW), bias: v(p.projB), rows: wrows, inDim: dim, outDim: dim, threading: gemm)
         dropped = training && dropProb > 0
         if dropped {
             DropPath.draw(scale: scale1, batch: batch, prob: dropProb, rng: &rng)
@@ -105,9 +105,9 @@ final class SwinBlock {
                                      batch: batch, tokens: geo.tokens, rows: geo.windowRows, channels: dim)
         }
         LayerNorm.forward(out: ln2, mean: mean2, rstd: rstd2, inp: x1, weight: v(p.norm2W), bias: v(p.norm2B), rows: rows, dim: dim)
-        Dense.forward(gemm, out: hid, inp: ln2, weight: v(p.fc1W), bias: v(p.fc1B), rows: rows, inDim: dim, outDim: hidden)
+        Linear.forward(out: hid, inp: ln2, weight: v(p.fc1W), bias: v(p.fc1B), rows: rows, inDim: dim, outDim: hidden, threading: gemm)
         GELU.forward(out: act, inp: hid, count: rows * hidden)
-        Dense.forward(gemm, out: s.a, inp: act, weight: v(p.fc2W), bias: v(p.fc2B), rows: rows, inDim: hidden, outDim: dim)
+        Linear.forward(out: s.a, inp: act, weight: v(p.fc2W), bias: v(p.fc2B), rows: rows, inDim: hidden, outDim: dim, threading: gemm)
         DropPath.residual(out: out, x: x1, branch: s.a, scale: dropped ? scale2 : nil, batch: batch, perSample: geo.tokens * dim)
     }
 
@@ -116,32 +116,34 @@ final class SwinBlock {
         let rows = batch * geo.tokens, wrows = batch * geo.windowRows
         let v = { self.store.value($0) }, g = { self.store.grad($0) }
         // MLP branch.
-        DropPath.branchBackward(dbranch: s.a, dout: dstream, scale: dropped ? scale2 : nil, batch: batch, perSample: geo.tokens * dim)
-        Dense.backward(gemm, dinp: s.wide, dweight: g(p.fc2W), dbias: g(p.fc2B), dout: s.a, inp: act, weight: v(p.fc2W),
-                        rows: rows, inDim: hidden, outDim: dim)
+        // MLP branch (scratch gradients overwrite, the residual stream `dstream` accumulates).
+        DropPath.branchBackward(dbranch: s.a, dout: dstream, scale: dropped ? scale2 : nil, batch: batch, perSample: geo.tokens * dim,
+                                accumulate: false)
+        Linear.backward(dinp: s.wide, dweight: g(p.fc2W), dbias: g(p.fc2B), dout: s.a, inp: act, weight: v(p.fc2W),
+                        rows: rows, inDim: hidden, outDim: dim, accumulate: false, threading: gemm)
         GELU.backward(dinp: s.wide, inp: hid, dout: s.wide, count: rows * hidden, accumulate: false)
-        Dense.backward(gemm, dinp: s.b, dweight: g(p.fc1W), dbias: g(p.fc1B), dout: s.wide, inp: ln2, weight: v(p.fc1W),
-                        rows: rows, inDim: dim, outDim: hidden)
+        Linear.backward(dinp: s.b, dweight: g(p.fc1W), dbias: g(p.fc1B), dout: s.wide, inp: ln2, weight: v(p.fc1W),
+                        rows: rows, inDim: dim, outDim: hidden, accumulate: false, threading: gemm)
         LayerNorm.backward(dinp: dstream, dweight: g(p.norm2W), dbias: g(p.norm2B), dout: s.b, inp: x1, weight: v(p.norm2W),
-                           mean: mean2, rstd: rstd2, rows: rows, dim: dim)
+                           mean: mean2, rstd: rstd2, rows: rows, dim: dim, accumulate: true)
         // Attention branch.
         map.withUnsafeBufferPointer { m in
             WindowPartition.residualBackward(dbranch: s.a, dout: dstream, scale: dropped ? scale1 : nil, map: m.baseAddress!,
-                                             batch: batch, tokens: geo.tokens, rows: geo.windowRows, channels: dim)
+                                             batch: batch, tokens: geo.tokens, rows: geo.windowRows, channels: dim, accumulate: false)
         }
-        Dense.backward(gemm, dinp: s.b, dweight: g(p.projW), dbias: g(p.projB), dout: s.a, inp: attnOut, weight: v(p.projW),
-                        rows: wrows, inDim: dim, outDim: dim)
+        Linear.backward(dinp: s.b, dweight: g(p.projW), dbias: g(p.projB), dout: s.a, inp: attnOut, weight: v(p.projW),
+                        rows: wrows, inDim: dim, outDim: dim, accumulate: false, threading: gemm)
         relIndex.withUnsafeBufferPointer { idx in
             WindowAttention.backward(dqkv: s.qkv, dtable: g(p.table), dscores: s.scores, dout: s.b, probs: probs, qkv: qkv,
-                                     index: idx.baseAddress!, shape: attnShape(batch: batch))
+                                     index: idx.baseAddress!, shape: attnShape(batch: batch), accumulate: false)
         }
-        Dense.backward(gemm, dinp: s.a, dweight: g(p.qkvW), dbias: g(p.qkvB), dout: s.qkv, inp: xw, weight: v(p.qkvW),
-                        rows: wrows, inDim: dim, outDim: 3 * dim)
+        Linear.backward(dinp: s.a, dweight: g(p.qkvW), dbias: g(p.qkvB), dout: s.qkv, inp: xw, weight: v(p.qkvW),
+                        rows: wrows, inDim: dim, outDim: 3 * dim, accumulate: false, threading: gemm)
         map.withUnsafeBufferPointer { m in
             WindowPartition.backward(dinp: s.b, dout: s.a, map: m.baseAddress!, batch: batch, tokens: geo.tokens,
                                      rows: geo.windowRows, channels: dim, accumulate: false)
         }
         LayerNorm.backward(dinp: dstream, dweight: g(p.norm1W), dbias: g(p.norm1B), dout: s.b, inp: x, weight: v(p.norm1W),
-                           mean: mean1, rstd: rstd1, rows: rows, dim: dim)
+                           mean: mean1, rstd: rstd1, rows: rows, dim: dim, accumulate: true)
     }
 }

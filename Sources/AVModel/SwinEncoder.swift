@@ -58,11 +58,7 @@ public final class SwinEncoder {
 
     /// Runs `body` with OpenBLAS single-threaded when our threads split the GEMMs.
     func withGemmThreading<R>(_ body: () -> R) -> R {
-        guard gemmThreading == .rows else { return body() }
-        let saved = BLAS.threads
-        BLAS.threads = 1
-        defer { BLAS.threads = saved }
-        return body()
+        gemmThreading == .rows ? BLAS.singleThreaded(body) : body()
     }
 
     /// Builds the model for `batch` samples of `config.imageSize`; throws on sizes the windows or
@@ -173,7 +169,8 @@ public final class SwinEncoder {
         let rows0 = b * gridH * gridW
         PatchEmbed.forward(out: patches, inp: input, batch: b, channels: c.inChannels, height: c.imageSize[0],
                            width: c.imageSize[1], patch: c.patchSize)
-        Dense.forward(gemm, out: embedded, inp: patches, weight: v(projW), bias: v(projB), rows: rows0, inDim: patchLen, outDim: c.embedDim)
+        Linear.forward(out: embedded, inp: patches, weight: v(projW), bias: v(projB), rows: rows0, inDim: patchLen, outDim: c.embedDim,
+                       threading: gemm)
         LayerNorm.forward(out: stages[0].streams[0], mean: peMean, rstd: peRstd, inp: embedded, weight: v(peNormW),
                           bias: v(peNormB), rows: rows0, dim: c.embedDim)
         for (s, st) in stages.enumerated() {
@@ -183,8 +180,8 @@ public final class SwinEncoder {
                                      channels: prev.dim)
                 LayerNorm.forward(out: m.normed, mean: m.mean, rstd: m.rstd, inp: m.merged, weight: v(m.normW), bias: v(m.normB),
                                   rows: rows, dim: 4 * prev.dim)
-                Dense.forward(gemm, out: st.streams[0], inp: m.normed, weight: v(m.reduction), bias: nil, rows: rows,
-                               inDim: 4 * prev.dim, outDim: st.dim)
+                Linear.forward(out: st.streams[0], inp: m.normed, weight: v(m.reduction), bias: nil, rows: rows,
+                               inDim: 4 * prev.dim, outDim: st.dim, threading: gemm)
             }
             for (j, blk) in st.blocks.enumerated() {
                 blk.forward(x: st.streams[j], out: st.streams[j + 1], batch: b, training: training, rng: &rng, scratch: scratch)
@@ -209,16 +206,14 @@ public final class SwinEncoder {
         precondition(!forwardOnly, "backward on a forward-only SwinEncoder")
         precondition(b > 0, "backward before forward")
         let last = stages.last!, fd = last.dim
-        Dense.backward(gemm, dinp: dpooled, dweight: g(headW), dbias: g(headB), dout: dout, inp: pooled, weight: v(headW),
-                        rows: b, inDim: fd, outDim: c.embeddingSize)
+        Linear.backward(dinp: dpooled, dweight: g(headW), dbias: g(headB), dout: dout, inp: pooled, weight: v(headW),
+                        rows: b, inDim: fd, outDim: c.embeddingSize, accumulate: false, threading: gemm)
         onGradientsReady?(headW.offset)
         let rowsF = b * last.tokens
-        scratch.a.update(repeating: 0, count: rowsF * fd)
-        MeanPool.backward(dinp: scratch.a, dout: dpooled, batch: b, tokens: last.tokens, channels: fd)
+        MeanPool.backward(dinp: scratch.a, dout: dpooled, batch: b, tokens: last.tokens, channels: fd, accumulate: false)
         var dR = dstreamA, spare = dstreamB
-        dR.update(repeating: 0, count: rowsF * fd)
         LayerNorm.backward(dinp: dR, dweight: g(normW), dbias: g(normB), dout: scratch.a, inp: last.streams.last!,
-                           weight: v(normW), mean: normMean, rstd: normRstd, rows: rowsF, dim: fd)
+                           weight: v(normW), mean: normMean, rstd: normRstd, rows: rowsF, dim: fd, accumulate: false)
         onGradientsReady?(normW.offset)
         for s in stride(from: stages.count - 1, through: 0, by: -1) {
             let st = stages[s]
@@ -228,29 +223,26 @@ public final class SwinEncoder {
             }
             if let m = st.merge {
                 let prev = stages[s - 1], rows = b * st.tokens, inDim = 4 * prev.dim
-                Dense.backward(gemm, dinp: spare, dweight: g(m.reduction), dbias: nil, dout: dR, inp: m.normed, weight: v(m.reduction),
-                                rows: rows, inDim: inDim, outDim: st.dim)
-                scratch.wide.update(repeating: 0, count: rows * inDim)
+                Linear.backward(dinp: spare, dweight: g(m.reduction), dbias: nil, dout: dR, inp: m.normed, weight: v(m.reduction),
+                                rows: rows, inDim: inDim, outDim: st.dim, accumulate: false, threading: gemm)
                 LayerNorm.backward(dinp: scratch.wide, dweight: g(m.normW), dbias: g(m.normB), dout: spare, inp: m.merged,
-                                   weight: v(m.normW), mean: m.mean, rstd: m.rstd, rows: rows, dim: inDim)
-                spare.update(repeating: 0, count: b * prev.tokens * prev.dim)
+                                   weight: v(m.normW), mean: m.mean, rstd: m.rstd, rows: rows, dim: inDim, accumulate: false)
                 PatchMerging.backward(dinp: spare, dout: scratch.wide, batch: b, height: prev.height, width: prev.width,
-                                      channels: prev.dim)
+                                      channels: prev.dim, accumulate: false)
                 swap(&dR, &spare)
                 onGradientsReady?(m.normW.offset)
             }
         }
         let rows0 = b * gridH * gridW
-        scratch.wide.update(repeating: 0, count: rows0 * c.embedDim)
         LayerNorm.backward(dinp: scratch.wide, dweight: g(peNormW), dbias: g(peNormB), dout: dR, inp: embedded,
-                           weight: v(peNormW), mean: peMean, rstd: peRstd, rows: rows0, dim: c.embedDim)
-        Dense.backward(gemm, dinp: dinput == nil ? nil : dpatches, dweight: g(projW), dbias: g(projB), dout: scratch.wide,
-                        inp: patches, weight: v(projW), rows: rows0, inDim: patchLen, outDim: c.embedDim)
+                           weight: v(peNormW), mean: peMean, rstd: peRstd, rows: rows0, dim: c.embedDim, accumulate: false)
+        Linear.backward(dinp: dinput == nil ? nil : dpatches, dweight: g(projW), dbias: g(projB), dout: scratch.wide,
+                        inp: patches, weight: v(projW), rows: rows0, inDim: patchLen, outDim: c.embedDim, accumulate: false,
+                        threading: gemm)
         onGradientsReady?(0)
         if let dinput {
-            dinput.update(repeating: 0, count: b * inputCount)
             PatchEmbed.backward(dinp: dinput, dout: dpatches, batch: b, channels: c.inChannels, height: c.imageSize[0],
-                                width: c.imageSize[1], patch: c.patchSize)
+                                width: c.imageSize[1], patch: c.patchSize, accumulate: false)
         }
     }
 

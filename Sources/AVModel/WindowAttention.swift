@@ -8,7 +8,7 @@ import AVTensor
 /// [windows, heads, N, N]; `bias` is the dense [heads, N, N] expansion of
 /// `relative_position_bias_table` [(2Wh−1)(2Ww−1), heads]; `mask` is [windowsPerSample, N, N]
 /// (window `w` uses `mask[w % windowsPerSample]`). Windows run in parallel on the thread budget,
-/// with OpenBLAS held to one thread meanwhile (restored after).
+/// with OpenBLAS held to one thread meanwhile (`BLAS.singleThreaded`).
 public struct WindowAttentionShape: Sendable {
     public var windows: Int, windowsPerSample: Int, tokens: Int, heads: Int, headDim: Int
     public init(windows: Int, windowsPerSample: Int, tokens: Int, heads: Int, headDim: Int) {
@@ -33,9 +33,13 @@ public enum WindowAttention {
     public static func forward(out: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>,
                                qkv: UnsafePointer<Float>, bias: UnsafePointer<Float>, mask: UnsafePointer<Float>?,
                                shape s: WindowAttentionShape) {
-        let saved = BLAS.threads
-        if saved > 1 { BLAS.threads = 1 }
-        defer { if saved > 1 { BLAS.threads = saved } }
+        BLAS.singleThreaded { forwardWindows(out: out, probs: probs, qkv: qkv, bias: bias, mask: mask, shape: s) }
+    }
+
+    @inlinable
+    static func forwardWindows(out: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>,
+                               qkv: UnsafePointer<Float>, bias: UnsafePointer<Float>, mask: UnsafePointer<Float>?,
+                               shape s: WindowAttentionShape) {
         let box = UncheckedBox((out, probs, qkv, bias, mask))
         let (n, hd, c, heads) = (s.tokens, s.headDim, s.dim, s.heads)
         Threads.parallelFor(s.windows) { range in
@@ -55,17 +59,25 @@ public enum WindowAttention {
         }
     }
 
-    /// Writes (overwrites) `dqkv`, uses `dscores` ([windows, heads, N, N]) as scratch, and
-    /// accumulates the bias-table gradient into `dtable`.
+    /// Adds to or overwrites (`accumulate`) `dqkv`, uses `dscores` ([windows, heads, N, N]) as
+    /// scratch, and accumulates the bias-table gradient into `dtable`.
     @inlinable
     public static func backward(dqkv: UnsafeMutablePointer<Float>, dtable: UnsafeMutablePointer<Float>,
                                 dscores: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>,
                                 probs: UnsafePointer<Float>, qkv: UnsafePointer<Float>, index: UnsafePointer<Int32>,
-                                shape s: WindowAttentionShape) {
+                                shape s: WindowAttentionShape, accumulate: Bool) {
+        BLAS.singleThreaded {
+            backwardWindows(dqkv: dqkv, dscores: dscores, dout: dout, probs: probs, qkv: qkv, shape: s, accumulate: accumulate)
+        }
+        addTableGradient(dtable: dtable, dscores: dscores, index: index, shape: s)
+    }
+
+    @inlinable
+    static func backwardWindows(dqkv: UnsafeMutablePointer<Float>, dscores: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>,
+                                probs: UnsafePointer<Float>, qkv: UnsafePointer<Float>, shape s: WindowAttentionShape,
+                                accumulate: Bool) {
         let (n, hd, c, heads) = (s.tokens, s.headDim, s.dim, s.heads)
-        let saved = BLAS.threads
-        if saved > 1 { BLAS.threads = 1 }
-        defer { if saved > 1 { BLAS.threads = saved } }
+        let beta: Float = accumulate ? 1 : 0
         let box = UncheckedBox((dqkv, dscores, dout, probs, qkv))
         Threads.parallelFor(s.windows) { range in
             let (dqkv, dscores, dout, probs, qkv) = box.value
@@ -77,22 +89,24 @@ public enum WindowAttention {
                     BLAS.gemm(transB: true, m: n, n: n, k: hd, a: g + h * hd, lda: c, b: x + 2 * c + h * hd, ldb: 3 * c,
                               beta: 0, c: ds, ldc: n)
                     BLAS.gemm(transA: true, m: n, n: hd, k: n, a: p, lda: n, b: g + h * hd, ldb: c,
-                              beta: 0, c: dx + 2 * c + h * hd, ldc: 3 * c)
-                    // dS = P ⊙ (dP − Σ dP ⊙ P)
-                    for i in 0..<n {
-                        let pr = p + i * n, dr = ds + i * n
-                        let dot = Reduce.dot(dr, pr, n)
-                        for j in 0..<n { dr[j] = pr[j] * (dr[j] - dot) }
-                    }
+                              beta: beta, c: dx + 2 * c + h * hd, ldc: 3 * c)
+                    // dS = P ⊙ (dP − Σ dP ⊙ P), in place.
+                    Softmax.backward(dinp: ds, out: p, dout: ds, rows: n, cols: n, accumulate: false)
                     // dq = scale · dS k ; dk = scale · dSᵀ q
                     BLAS.gemm(m: n, n: hd, k: n, alpha: s.scale, a: ds, lda: n, b: x + c + h * hd, ldb: 3 * c,
-                              beta: 0, c: dx + h * hd, ldc: 3 * c)
+                              beta: beta, c: dx + h * hd, ldc: 3 * c)
                     BLAS.gemm(transA: true, m: n, n: hd, k: n, alpha: s.scale, a: ds, lda: n, b: x + h * hd, ldb: 3 * c,
-                              beta: 0, c: dx + c + h * hd, ldc: 3 * c)
+                              beta: beta, c: dx + c + h * hd, ldc: 3 * c)
                 }
             }
         }
-        // Bias table: sum dS over windows per (head, row), then scatter through the index.
+    }
+
+    /// Bias table: sum dS over windows per (head, row), then scatter through the index (accumulates).
+    @inlinable
+    static func addTableGradient(dtable: UnsafeMutablePointer<Float>, dscores: UnsafeMutablePointer<Float>,
+                                 index: UnsafePointer<Int32>, shape s: WindowAttentionShape) {
+        let (n, heads) = (s.tokens, s.heads)
         let tbox = UncheckedBox((dtable, UnsafePointer(dscores), index))
         Threads.parallelFor(heads) { range in
             let (dtable, dscores, index) = tbox.value

@@ -23,12 +23,12 @@ public enum WindowPartition {
         }
     }
 
-    /// Window order → token order: `dinp[b, map[r]] += dout[b, r]` (accumulates; padding rows
-    /// are dropped). Every token appears once in the map, so with `accumulate: false` every row of
-    /// `dinp` is overwritten instead.
+    /// Window order → token order: `dinp[b, map[r]] (+)= dout[b, r]` (padding rows are dropped).
+    /// Every token appears once in the map, so with `accumulate: false` every row of `dinp` is
+    /// overwritten.
     @inlinable
     public static func backward(dinp: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, map: UnsafePointer<Int32>,
-                                batch: Int, tokens: Int, rows: Int? = nil, channels: Int, accumulate: Bool = true) {
+                                batch: Int, tokens: Int, rows: Int? = nil, channels: Int, accumulate: Bool) {
         let rows = rows ?? tokens
         let box = UncheckedBox((dinp, dout, map))
         Threads.parallelFor(batch * rows, minChunk: 256) { range in
@@ -67,12 +67,12 @@ public enum WindowPartition {
         }
     }
 
-    /// Backward of the branch side of `residual`: `dbranch[b, r] = scale[b] · dout[b, map[r]]`
-    /// (overwrites; padding rows get 0).
+    /// Backward of the branch side of `residual`: `dbranch[b, r] (+)= scale[b] · dout[b, map[r]]`
+    /// (padding rows get no gradient: 0 when overwriting).
     @inlinable
     public static func residualBackward(dbranch: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>,
                                         scale: UnsafePointer<Float>?, map: UnsafePointer<Int32>,
-                                        batch: Int, tokens: Int, rows: Int? = nil, channels: Int) {
+                                        batch: Int, tokens: Int, rows: Int? = nil, channels: Int, accumulate: Bool) {
         let rows = rows ?? tokens
         let box = UncheckedBox((dbranch, dout, map, scale))
         Threads.parallelFor(batch * rows, minChunk: 256) { range in
@@ -80,10 +80,17 @@ public enum WindowPartition {
             for row in range {
                 let b = row / rows, m = Int(map[row - b * rows])
                 let d = dbranch + row * channels
-                if m < 0 { d.update(repeating: 0, count: channels); continue }
+                if m < 0 {
+                    if !accumulate { d.update(repeating: 0, count: channels) }
+                    continue
+                }
                 let s = scale?[b] ?? 1
                 let g = dout + (b * tokens + m) * channels
-                for c in 0..<channels { d[c] = s * g[c] }
+                if accumulate {
+                    for c in 0..<channels { d[c] += s * g[c] }
+                } else {
+                    for c in 0..<channels { d[c] = s * g[c] }
+                }
             }
         }
     }

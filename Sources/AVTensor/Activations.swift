@@ -24,11 +24,11 @@ public enum GELU {
         }
     }
 
-    /// `dinp (+)= dout · (Φ(x) + x · φ(x))`. Accumulates by default (llm.c convention); with
-    /// `accumulate: false` it overwrites, which allows `dinp == dout` (in place).
+    /// `dinp (+)= dout · (Φ(x) + x · φ(x))`; with `accumulate: false` it overwrites, which allows
+    /// `dinp == dout` (in place).
     @inlinable
     public static func backward(dinp: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
-                                dout: UnsafePointer<Float>, count: Int, accumulate: Bool = true) {
+                                dout: UnsafePointer<Float>, count: Int, accumulate: Bool) {
         let box = UncheckedBox((dinp, inp, dout))
         let invSqrt2Pi: Float = 0.39894228040143268
         Threads.parallelFor((count + 15) / 16, minChunk: 1024) { range in
@@ -55,7 +55,7 @@ public enum GELU {
 }
 
 /// Row-wise softmax over `cols` (vectorised exp, `FastMath.softmaxInPlace`).
-/// Backward: `dinp += y ⊙ (dout − Σ dout ⊙ y)`.
+/// Backward: `dinp (+)= y ⊙ (dout − Σ dout ⊙ y)`; overwriting allows `dinp == dout` (in place).
 public enum Softmax {
     @inlinable
     public static func forward(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, rows: Int, cols: Int) {
@@ -65,23 +65,29 @@ public enum Softmax {
 
     @inlinable
     public static func backward(dinp: UnsafeMutablePointer<Float>, out: UnsafePointer<Float>,
-                                dout: UnsafePointer<Float>, rows: Int, cols: Int) {
+                                dout: UnsafePointer<Float>, rows: Int, cols: Int, accumulate: Bool) {
         for r in 0..<rows {
             let y = out + r * cols, g = dout + r * cols, d = dinp + r * cols
             let dotGY = Reduce.dot(g, y, cols)
-            for i in 0..<cols { d[i] += y[i] * (g[i] - dotGY) }
+            if accumulate {
+                for i in 0..<cols { d[i] += y[i] * (g[i] - dotGY) }
+            } else {
+                for i in 0..<cols { d[i] = y[i] * (g[i] - dotGY) }
+            }
         }
     }
 }
 
-/// Row-wise L2 normalisation `y = x / max(‖x‖, eps)`; forward saves the norms.
-/// Backward (for ‖x‖ > eps): `dx += (dy − y · ⟨dy, y⟩) / ‖x‖`.
+/// Row-wise L2 normalisation `y = x / max(‖x‖, eps)`; forward saves the norms and may write
+/// its rows at a stride `ldOut` ≥ `cols` (into a wider table). Backward (for ‖x‖ > eps):
+/// `dx (+)= (dy − y · ⟨dy, y⟩) / ‖x‖`.
 public enum L2Normalize {
     @inlinable
     public static func forward(out: UnsafeMutablePointer<Float>, norms: UnsafeMutablePointer<Float>,
-                               inp: UnsafePointer<Float>, rows: Int, cols: Int, eps: Float = 1e-12) {
+                               inp: UnsafePointer<Float>, rows: Int, cols: Int, ldOut: Int? = nil, eps: Float = 1e-12) {
+        let ld = ldOut ?? cols
         for r in 0..<rows {
-            let x = inp + r * cols, y = out + r * cols
+            let x = inp + r * cols, y = out + r * ld
             let n = max(Reduce.dot(x, x, cols).squareRoot(), eps)
             norms[r] = n
             let inv = 1 / n
@@ -91,30 +97,20 @@ public enum L2Normalize {
 
     @inlinable
     public static func backward(dinp: UnsafeMutablePointer<Float>, out: UnsafePointer<Float>,
-                                norms: UnsafePointer<Float>, dout: UnsafePointer<Float>, rows: Int, cols: Int) {
+                                norms: UnsafePointer<Float>, dout: UnsafePointer<Float>, rows: Int, cols: Int, accumulate: Bool) {
         for r in 0..<rows {
             let y = out + r * cols, g = dout + r * cols, d = dinp + r * cols
             let proj = Reduce.dot(g, y, cols), inv = 1 / norms[r]
-            for i in 0..<cols { d[i] += (g[i] - y[i] * proj) * inv }
+            if accumulate {
+                for i in 0..<cols { d[i] += (g[i] - y[i] * proj) * inv }
+            } else {
+                for i in 0..<cols { d[i] = (g[i] - y[i] * proj) * inv }
+            }
         }
     }
 }
 
-/// Residual connection `out = a + b`. Backward passes `dout` to both branches (accumulating).
-public enum Residual {
-    @inlinable
-    public static func forward(out: UnsafeMutablePointer<Float>, a: UnsafePointer<Float>, b: UnsafePointer<Float>, count: Int) {
-        for i in 0..<count { out[i] = a[i] + b[i] }
-    }
-
-    @inlinable
-    public static func backward(da: UnsafeMutablePointer<Float>, db: UnsafeMutablePointer<Float>,
-                                dout: UnsafePointer<Float>, count: Int) {
-        for i in 0..<count { da[i] += dout[i]; db[i] += dout[i] }
-    }
-}
-
-/// Mean over the token axis: `[B, T, C] → [B, C]`. Backward spreads `dout / T` (accumulating).
+/// Mean over the token axis: `[B, T, C] → [B, C]`. Backward spreads `dout / T` into every token.
 public enum MeanPool {
     @inlinable
     public static func forward(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
@@ -133,13 +129,17 @@ public enum MeanPool {
 
     @inlinable
     public static func backward(dinp: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>,
-                                batch: Int, tokens: Int, channels: Int) {
+                                batch: Int, tokens: Int, channels: Int, accumulate: Bool) {
         let inv = 1 / Float(tokens)
         for b in 0..<batch {
             let g = dout + b * channels
             for t in 0..<tokens {
                 let d = dinp + (b * tokens + t) * channels
-                for c in 0..<channels { d[c] += g[c] * inv }
+                if accumulate {
+                    for c in 0..<channels { d[c] += g[c] * inv }
+                } else {
+                    for c in 0..<channels { d[c] = g[c] * inv }
+                }
             }
         }
     }

@@ -34,28 +34,6 @@ public enum BLAS {
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(transA ? m : k), b, Int32(transB ? k : n), beta, c, Int32(n))
     }
 
-    /// A batch of GEMMs whose operands sit at fixed strides (in elements) from each other.
-    /// With `parallel`, batch entries run on the thread budget (BLAS then uses one thread each).
-    @inlinable
-    public static func gemmStridedBatched(batch: Int, transA: Bool = false, transB: Bool = false,
-                                          m: Int, n: Int, k: Int, alpha: Float = 1,
-                                          a: UnsafePointer<Float>, lda: Int, strideA: Int,
-                                          b: UnsafePointer<Float>, ldb: Int, strideB: Int,
-                                          beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int,
-                                          strideC: Int) {
-        for i in 0..<batch {
-            gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
-                 a: a + i * strideA, lda: lda, b: b + i * strideB, ldb: ldb,
-                 beta: beta, c: c + i * strideC, ldc: ldc)
-        }
-    }
-
-    /// `y = alpha · x + y`.
-    @inlinable
-    public static func axpy(_ n: Int, alpha: Float, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
-        cblas_saxpy(Int32(n), alpha, x, 1, y, 1)
-    }
-
     /// The name of the kernel set OpenBLAS chose (e.g. "SkylakeX", or "Prescott" when it fell back).
     public static var coreName: String { String(cString: openblas_get_corename()) }
 
@@ -66,5 +44,15 @@ public enum BLAS {
     public static var threads: Int {
         get { Int(openblas_get_num_threads()) }
         set { openblas_set_num_threads(Int32(max(1, newValue))) }
+    }
+
+    /// Runs `body` with OpenBLAS held to one thread (for loops that run their own threads, each
+    /// calling BLAS), restoring the previous count afterwards.
+    @inlinable
+    public static func singleThreaded<R>(_ body: () throws -> R) rethrows -> R {
+        let saved = threads
+        if saved > 1 { threads = 1 }
+        defer { if saved > 1 { threads = saved } }
+        return try body()
     }
 }

@@ -47,14 +47,15 @@ public enum FastMath {
         return (0.5 * (1 + erf), g)
     }
 
-    /// In-place softmax of `n` floats.
+    /// Writes `e[j] = exp(x[j] − max x)` (may be in place, `e == x`) and returns the max and
+    /// Σ e[j]: the shared core of softmax and log-sum-exp.
     @inlinable
-    public static func softmaxInPlace(_ x: UnsafeMutablePointer<Float>, _ n: Int) {
-        let raw = UnsafeMutableRawPointer(x)
+    public static func expShifted(_ x: UnsafePointer<Float>, into e: UnsafeMutablePointer<Float>, _ n: Int) -> (max: Float, sum: Float) {
+        let xr = UnsafeRawPointer(x), er = UnsafeMutableRawPointer(e)
         var i = 0
         var mv = V(repeating: -.infinity)
         while i + 16 <= n {
-            let v = raw.loadUnaligned(fromByteOffset: i * 4, as: V.self)
+            let v = xr.loadUnaligned(fromByteOffset: i * 4, as: V.self)
             mv.replace(with: v, where: v .> mv)
             i += 16
         }
@@ -63,15 +64,22 @@ public enum FastMath {
         i = 0
         var sv = V(repeating: 0)
         while i + 16 <= n {
-            let e = exp(raw.loadUnaligned(fromByteOffset: i * 4, as: V.self) - m)
-            raw.storeBytes(of: e, toByteOffset: i * 4, as: V.self)
-            sv += e
+            let v = exp(xr.loadUnaligned(fromByteOffset: i * 4, as: V.self) - m)
+            er.storeBytes(of: v, toByteOffset: i * 4, as: V.self)
+            sv += v
             i += 16
         }
         var s = sv.sum()
-        while i < n { let e = expScalar(x[i] - m); x[i] = e; s += e; i += 1 }
-        let inv = 1 / s
-        i = 0
+        while i < n { let v = expScalar(x[i] - m); e[i] = v; s += v; i += 1 }
+        return (m, s)
+    }
+
+    /// In-place softmax of `n` floats.
+    @inlinable
+    public static func softmaxInPlace(_ x: UnsafeMutablePointer<Float>, _ n: Int) {
+        let inv = 1 / expShifted(x, into: x, n).sum
+        let raw = UnsafeMutableRawPointer(x)
+        var i = 0
         while i + 16 <= n {
             raw.storeBytes(of: raw.loadUnaligned(fromByteOffset: i * 4, as: V.self) * inv, toByteOffset: i * 4, as: V.self)
             i += 16

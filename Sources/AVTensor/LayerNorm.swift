@@ -26,7 +26,7 @@ public enum LayerNorm {
     public static func backward(dinp: UnsafeMutablePointer<Float>, dweight: UnsafeMutablePointer<Float>,
                                 dbias: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>,
                                 inp: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                                mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>, rows: Int, dim: Int) {
+                                mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>, rows: Int, dim: Int, accumulate: Bool) {
         // Row chunks run in parallel; each sums its weight/bias gradients into its own slice of a
         // temporary buffer, added to dweight/dbias at the end.
         let chunks = min(Threads.count, max(1, rows / 64))
@@ -40,7 +40,7 @@ public enum LayerNorm {
                     let dw = part + c * 2 * dim, db = dw + dim
                     for r in (rows * c / chunks)..<(rows * (c + 1) / chunks) {
                         backwardRow(dx: dinp + r * dim, dw: dw, db: db, g: dout + r * dim, x: inp + r * dim,
-                                    weight: weight, mean: mean[r], rstd: rstd[r], dim: dim)
+                                    weight: weight, mean: mean[r], rstd: rstd[r], dim: dim, accumulate: accumulate)
                     }
                 }
             }
@@ -55,7 +55,7 @@ public enum LayerNorm {
     @inlinable @inline(__always)
     static func backwardRow(dx: UnsafeMutablePointer<Float>, dw: UnsafeMutablePointer<Float>, db: UnsafeMutablePointer<Float>,
                             g: UnsafePointer<Float>, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                            mean m: Float, rstd s: Float, dim: Int) {
+                            mean m: Float, rstd s: Float, dim: Int, accumulate: Bool) {
         typealias V = SIMD16<Float>
         let gr = UnsafeRawPointer(g), xr = UnsafeRawPointer(x), wr = UnsafeRawPointer(weight)
         let dwr = UnsafeMutableRawPointer(dw), dbr = UnsafeMutableRawPointer(db), dxr = UnsafeMutableRawPointer(dx)
@@ -85,12 +85,14 @@ public enum LayerNorm {
             let o = i * 4
             let xh = (xr.loadUnaligned(fromByteOffset: o, as: V.self) - m) * s
             let gw = gr.loadUnaligned(fromByteOffset: o, as: V.self) * wr.loadUnaligned(fromByteOffset: o, as: V.self)
-            dxr.storeBytes(of: dxr.loadUnaligned(fromByteOffset: o, as: V.self) + (gw - mg - xh * mgx) * s, toByteOffset: o, as: V.self)
+            let d = (gw - mg - xh * mgx) * s
+            dxr.storeBytes(of: accumulate ? dxr.loadUnaligned(fromByteOffset: o, as: V.self) + d : d, toByteOffset: o, as: V.self)
             i += 16
         }
         while i < dim {
             let xh = (x[i] - m) * s
-            dx[i] += (g[i] * weight[i] - mg - xh * mgx) * s
+            let d = (g[i] * weight[i] - mg - xh * mgx) * s
+            dx[i] = accumulate ? dx[i] + d : d
             i += 1
         }
     }

@@ -1,33 +1,57 @@
+/// How a linear layer's GEMMs use the thread budget.
+public enum GemmThreading: String, Sendable, CaseIterable {
+    /// One GEMM call per linear; OpenBLAS threads it (`Threads.set` sets OpenBLAS's count).
+    case blas
+    /// Our own threads split the rows (forward, input gradient) or output features (weight
+    /// gradient) and each chunk calls single-threaded BLAS: one thread pool for everything, no
+    /// OpenBLAS workers spinning while our loops run. Callers hold OpenBLAS to one thread
+    /// (`BLAS.singleThreaded`). The encoder's default (swin-t, 2 threads: ~4.0 vs ~3.3 samples/s).
+    case rows
+}
+
 /// Fully connected layer, PyTorch layout: `out[r, o] = Σ_i inp[r, i] · weight[o, i] + bias[o]`.
 ///
-/// Backward *accumulates* into `dinp`, `dweight`, `dbias` (llm.c convention), so residual
-/// branches and micro-batches add up; zero them first where needed. `dinp` may be nil. With
-/// `accumulateInput: false`, `dinp` is overwritten instead (saves zeroing a scratch buffer).
+/// Backward follows the kernels' one rule (docs/architecture.md): parameter gradients
+/// (`dweight`, `dbias`) always accumulate — zero them once per step — and the input gradient
+/// `dinp` (may be nil) is added to or overwritten as `accumulate` says.
 public enum Linear {
     @inlinable
     public static func forward(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
                                weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-                               rows: Int, inDim: Int, outDim: Int) {
-        if let bias {
-            let box = UncheckedBox((out, bias))
-            Threads.parallelFor(rows, minChunk: max(1, 16_384 / max(1, outDim))) { range in
-                let (out, bias) = box.value
-                for r in range { (out + r * outDim).update(from: bias, count: outDim) }
-            }
+                               rows: Int, inDim: Int, outDim: Int, threading: GemmThreading = .blas) {
+        let split = threading == .rows && Threads.count > 1
+        let box = UncheckedBox((out, inp, weight, bias))
+        Threads.parallelFor(split ? rows : 1, minChunk: 256) { range in
+            let (out, inp, weight, bias) = box.value
+            let lo = split ? range.lowerBound : 0, count = split ? range.count : rows
+            let o = out + lo * outDim
+            if let bias { for r in 0..<count { (o + r * outDim).update(from: bias, count: outDim) } }
+            BLAS.gemm(transB: true, m: count, n: outDim, k: inDim, a: inp + lo * inDim, b: weight,
+                      beta: bias == nil ? 0 : 1, c: o)
         }
-        BLAS.gemm(transA: false, transB: true, m: rows, n: outDim, k: inDim,
-                  a: inp, b: weight, beta: bias == nil ? 0 : 1, c: out)
     }
 
     @inlinable
     public static func backward(dinp: UnsafeMutablePointer<Float>?, dweight: UnsafeMutablePointer<Float>,
                                 dbias: UnsafeMutablePointer<Float>?, dout: UnsafePointer<Float>,
                                 inp: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                                rows: Int, inDim: Int, outDim: Int, accumulateInput: Bool = true) {
-        if let dinp {
-            BLAS.gemm(m: rows, n: inDim, k: outDim, a: dout, b: weight, beta: accumulateInput ? 1 : 0, c: dinp)
+                                rows: Int, inDim: Int, outDim: Int, accumulate: Bool, threading: GemmThreading = .blas) {
+        let split = threading == .rows && Threads.count > 1
+        let box = UncheckedBox((dinp, dweight, dout, inp, weight))
+        let beta: Float = accumulate ? 1 : 0
+        if dinp != nil {
+            Threads.parallelFor(split ? rows : 1, minChunk: 256) { range in
+                let (dinp, _, dout, _, weight) = box.value
+                let lo = split ? range.lowerBound : 0, count = split ? range.count : rows
+                BLAS.gemm(m: count, n: inDim, k: outDim, a: dout + lo * outDim, b: weight, beta: beta, c: dinp! + lo * inDim)
+            }
         }
-        BLAS.gemm(transA: true, m: outDim, n: inDim, k: rows, a: dout, b: inp, beta: 1, c: dweight)
+        Threads.parallelFor(split ? outDim : 1, minChunk: 16) { range in
+            let (_, dweight, dout, inp, _) = box.value
+            let lo = split ? range.lowerBound : 0, count = split ? range.count : outDim
+            BLAS.gemm(transA: true, m: count, n: inDim, k: rows, a: dout + lo, lda: outDim,
+                      b: inp, ldb: inDim, beta: 1, c: dweight + lo * inDim, ldc: inDim)
+        }
         if let dbias { Reduce.addColumnSums(dbias, dout, rows: rows, cols: outDim) }
     }
 }

@@ -33,7 +33,7 @@ struct BenchGemm: ParsableCommand {
         func step() {
             Linear.forward(out: y.ptr, inp: x.ptr, weight: w.ptr, bias: b.ptr, rows: rows, inDim: inDim, outDim: outDim)
             Linear.backward(dinp: dx.ptr, dweight: dw.ptr, dbias: db.ptr, dout: dy.ptr, inp: x.ptr, weight: w.ptr,
-                            rows: rows, inDim: inDim, outDim: outDim)
+                            rows: rows, inDim: inDim, outDim: outDim, accumulate: false)
         }
         step()
         var reps = 0

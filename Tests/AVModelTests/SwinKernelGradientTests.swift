@@ -44,10 +44,13 @@ final class SwinKernelGradientTests: XCTestCase {
         var bias = [Float](repeating: 0, count: heads * n * n)
         WindowAttention.expandBias(bias: &bias, table: table, index: geo.relativeIndex, heads: heads, tokens: n)
         WindowAttention.forward(out: &out, probs: &probs, qkv: qkv, bias: bias, mask: geo.mask, shape: shape)
-        var dqkv = [Float](repeating: .nan, count: qkv.count), dtable = [Float](repeating: 0, count: table.count)
+        var dtable = [Float](repeating: 0, count: table.count)
         var scratch = [Float](repeating: 0, count: probs.count)
-        WindowAttention.backward(dqkv: &dqkv, dtable: &dtable, dscores: &scratch, dout: r, probs: probs, qkv: qkv,
-                                 index: geo.relativeIndex, shape: shape)
+        let dqkv = GradientCheck.inputGradient(count: qkv.count) { dqkv, acc in
+            dtable = [Float](repeating: 0, count: table.count)
+            WindowAttention.backward(dqkv: &dqkv, dtable: &dtable, dscores: &scratch, dout: r, probs: probs, qkv: qkv,
+                                     index: geo.relativeIndex, shape: shape, accumulate: acc)
+        }
         if let idx = fdIndices {
             let num = TestSupport.numericGradient(qkv, indices: idx) { f($0, table) }
             check("attention dqkv", analytic: idx.map { dqkv[$0] }, numeric: idx.map { num[$0] })
@@ -88,8 +91,9 @@ final class SwinKernelGradientTests: XCTestCase {
             PatchEmbed.forward(out: &o, inp: x, batch: b, channels: ch, height: hgt, width: wid, patch: p)
             return dotD(o, r)
         }
-        var dx = [Float](repeating: 0, count: x.count)
-        PatchEmbed.backward(dinp: &dx, dout: r, batch: b, channels: ch, height: hgt, width: wid, patch: p)
+        let dx = GradientCheck.inputGradient(count: x.count) {
+            PatchEmbed.backward(dinp: &$0, dout: r, batch: b, channels: ch, height: hgt, width: wid, patch: p, accumulate: $1)
+        }
         check("patch embed dx", analytic: dx, numeric: TestSupport.numericGradient(x, eps: 0.1, f))
         // Patch row (b=1, i=1, j=2) element (c=1, ky=3, kx=0) is image (1, 1, 7, 8).
         var o = [Float](repeating: 0, count: rows * k)
@@ -107,8 +111,9 @@ final class SwinKernelGradientTests: XCTestCase {
             PatchMerging.forward(out: &o, inp: x, batch: b, height: hgt, width: wid, channels: c)
             return dotD(o, r)
         }
-        var dx = [Float](repeating: 0, count: x.count)
-        PatchMerging.backward(dinp: &dx, dout: r, batch: b, height: hgt, width: wid, channels: c)
+        let dx = GradientCheck.inputGradient(count: x.count) {
+            PatchMerging.backward(dinp: &$0, dout: r, batch: b, height: hgt, width: wid, channels: c, accumulate: $1)
+        }
         check("patch merging dx", analytic: dx, numeric: TestSupport.numericGradient(x, eps: 0.1, f))
         // timm order x0 = (2i, 2j), x1 = (2i+1, 2j), x2 = (2i, 2j+1), x3 = (2i+1, 2j+1).
         var o = [Float](repeating: 0, count: rows * 4 * c)
@@ -147,12 +152,10 @@ final class SwinKernelGradientTests: XCTestCase {
             }
         }
         // Reverse (window_reverse + roll back) restores the input.
-        var back = [Float](repeating: 0, count: x.count)
-        WindowPartition.backward(dinp: &back, dout: win, map: geo.tokenOfRow, batch: b, tokens: t, channels: c)
+        let back = GradientCheck.inputGradient(count: x.count) {
+            WindowPartition.backward(dinp: &$0, dout: win, map: geo.tokenOfRow, batch: b, tokens: t, channels: c, accumulate: $1)
+        }
         XCTAssertEqual(back, x)
-        var over = [Float](repeating: .nan, count: x.count)
-        WindowPartition.backward(dinp: &over, dout: win, map: geo.tokenOfRow, batch: b, tokens: t, channels: c, accumulate: false)
-        XCTAssertEqual(over, x)
         // Residual with drop-path scales: gradients for x and the branch.
         let branch = TestSupport.randn(x.count, seed: 42), r = TestSupport.randn(x.count, seed: 43), scale: [Float] = [0, 1.25]
         func f(_ x: [Float], _ y: [Float]) -> Double {
@@ -160,8 +163,10 @@ final class SwinKernelGradientTests: XCTestCase {
             WindowPartition.residual(out: &o, x: x, branch: y, scale: scale, map: geo.tokenOfRow, batch: b, tokens: t, channels: c)
             return dotD(o, r)
         }
-        var dy = [Float](repeating: .nan, count: x.count)
-        WindowPartition.residualBackward(dbranch: &dy, dout: r, scale: scale, map: geo.tokenOfRow, batch: b, tokens: t, channels: c)
+        let dy = GradientCheck.inputGradient(count: x.count) {
+            WindowPartition.residualBackward(dbranch: &$0, dout: r, scale: scale, map: geo.tokenOfRow, batch: b, tokens: t, channels: c,
+                                             accumulate: $1)
+        }
         check("residual dbranch", analytic: dy, numeric: TestSupport.numericGradient(branch, eps: 0.1) { f(x, $0) })
         check("residual dx", analytic: r, numeric: TestSupport.numericGradient(x, eps: 0.1) { f($0, branch) })
     }
@@ -175,8 +180,9 @@ final class SwinKernelGradientTests: XCTestCase {
             DropPath.residual(out: &o, x: x, branch: y, scale: scale, batch: b, perSample: per)
             return dotD(o, r)
         }
-        var dy = [Float](repeating: .nan, count: y.count)
-        DropPath.branchBackward(dbranch: &dy, dout: r, scale: scale, batch: b, perSample: per)
+        let dy = GradientCheck.inputGradient(count: y.count) {
+            DropPath.branchBackward(dbranch: &$0, dout: r, scale: scale, batch: b, perSample: per, accumulate: $1)
+        }
         let idx = [0, 4999, 5000, 9999, 10000, 14999, 7777]
         let num = TestSupport.numericGradient(y, eps: 0.1, indices: idx) { f($0) }
         check("drop path dbranch", analytic: idx.map { dy[$0] }, numeric: idx.map { num[$0] })

@@ -36,16 +36,19 @@ final class GemmTests: XCTestCase {
         XCTAssertLessThan(TestSupport.relativeError(c, ref), 1e-6)
     }
 
-    func testStridedBatched() {
-        let (batch, m, n, k) = (3, 4, 6, 5)
-        let a = TestSupport.randn(batch * m * k, seed: 5), b = TestSupport.randn(batch * k * n, seed: 6)
-        var c = [Float](repeating: 0, count: batch * m * n)
-        BLAS.gemmStridedBatched(batch: batch, m: m, n: n, k: k, a: a, lda: k, strideA: m * k,
-                                b: b, ldb: n, strideB: k * n, c: &c, ldc: n, strideC: m * n)
-        for i in 0..<batch {
-            let ref = naive(false, false, m, n, k, Array(a[(i * m * k)..<((i + 1) * m * k)]), Array(b[(i * k * n)..<((i + 1) * k * n)]))
-            XCTAssertLessThan(TestSupport.relativeError(Array(c[(i * m * n)..<((i + 1) * m * n)]), ref), 1e-6, "batch \(i)")
-        }
+    func testLeadingDimensionsSelectSubmatrices() {
+        // C's columns 2..<5 of a 4×7 buffer = A (columns 1..<6 of a 4×8 buffer) · B (rows of a 5×3 buffer).
+        let (m, n, k) = (4, 3, 5)
+        let abuf = TestSupport.randn(4 * 8, seed: 5), b = TestSupport.randn(k * n, seed: 6)
+        var cbuf = [Float](repeating: 7, count: 4 * 7)
+        abuf.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in cbuf.withUnsafeMutableBufferPointer { cp in
+            BLAS.gemm(m: m, n: n, k: k, a: ap.baseAddress! + 1, lda: 8, b: bp.baseAddress!, ldb: n, c: cp.baseAddress! + 2, ldc: 7)
+        } } }
+        let a = (0..<m).flatMap { r in abuf[(r * 8 + 1)..<(r * 8 + 6)] }
+        let ref = naive(false, false, m, n, k, a, b)
+        let got = (0..<m).flatMap { r in cbuf[(r * 7 + 2)..<(r * 7 + 5)] }
+        XCTAssertLessThan(TestSupport.relativeError(got, ref), 1e-6)
+        for r in 0..<m { for c in [0, 1, 5, 6] { XCTAssertEqual(cbuf[r * 7 + c], 7, "outside C's columns") } }
     }
 
     func testCoreNameIsReported() {

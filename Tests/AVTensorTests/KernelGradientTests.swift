@@ -22,8 +22,11 @@ final class KernelGradientTests: XCTestCase {
             Linear.forward(out: &y, inp: x, weight: w, bias: b, rows: rows, inDim: i, outDim: o)
             return dotD(y, r)
         }
-        var dx = [Float](repeating: 0, count: x.count), dw = [Float](repeating: 0, count: w.count), db = [Float](repeating: 0, count: o)
-        Linear.backward(dinp: &dx, dweight: &dw, dbias: &db, dout: r, inp: x, weight: w, rows: rows, inDim: i, outDim: o)
+        var dw = [Float](repeating: 0, count: w.count), db = [Float](repeating: 0, count: o)
+        let dx = GradientCheck.inputGradient(count: x.count) { dx, acc in
+            dw = [Float](repeating: 0, count: w.count); db = [Float](repeating: 0, count: o)
+            Linear.backward(dinp: &dx, dweight: &dw, dbias: &db, dout: r, inp: x, weight: w, rows: rows, inDim: i, outDim: o, accumulate: acc)
+        }
         check("linear dx", analytic: dx, numeric: TestSupport.numericGradient(x) { f($0, w, b) })
         check("linear dw", analytic: dw, numeric: TestSupport.numericGradient(w) { f(x, $0, b) })
         check("linear db", analytic: db, numeric: TestSupport.numericGradient(b) { f(x, w, $0) })
@@ -48,7 +51,7 @@ final class KernelGradientTests: XCTestCase {
         }
         var y = [Float](repeating: 0, count: rows * d)
         LayerNorm.forward(out: &y, mean: &mean, rstd: &rstd, inp: x, weight: w, bias: b, rows: rows, dim: d)
-        // Normalised rows have mean b-weighted... check the plain statistics instead:
+        // The saved statistics against a direct computation.
         for rr in 0..<rows {
             let row = Array(x[(rr * d)..<((rr + 1) * d)])
             let m = row.reduce(0, +) / Float(d)
@@ -56,8 +59,12 @@ final class KernelGradientTests: XCTestCase {
             XCTAssertEqual(mean[rr], m, accuracy: 1e-5)
             XCTAssertEqual(rstd[rr], 1 / (v + 1e-5).squareRoot(), accuracy: 1e-4)
         }
-        var dx = [Float](repeating: 0, count: x.count), dw = [Float](repeating: 0, count: d), db = dw
-        LayerNorm.backward(dinp: &dx, dweight: &dw, dbias: &db, dout: r, inp: x, weight: w, mean: mean, rstd: rstd, rows: rows, dim: d)
+        var dw = [Float](repeating: 0, count: d), db = dw
+        let dx = GradientCheck.inputGradient(count: x.count) { dx, acc in
+            dw = [Float](repeating: 0, count: d); db = dw
+            LayerNorm.backward(dinp: &dx, dweight: &dw, dbias: &db, dout: r, inp: x, weight: w, mean: mean, rstd: rstd, rows: rows,
+                               dim: d, accumulate: acc)
+        }
         check("layernorm dx", analytic: dx, numeric: TestSupport.numericGradient(x, eps: 1e-2) { f($0, w, b) })
         check("layernorm dw", analytic: dw, numeric: TestSupport.numericGradient(w) { f(x, $0, b) })
         check("layernorm db", analytic: db, numeric: TestSupport.numericGradient(b) { f(x, w, $0) })
@@ -74,8 +81,11 @@ final class KernelGradientTests: XCTestCase {
         GELU.forward(out: &probe, inp: [1, -1], count: 2)
         XCTAssertEqual(probe[0], 0.8413447, accuracy: 1e-6)
         XCTAssertEqual(probe[1], -0.1586553, accuracy: 1e-6)
-        var dx = [Float](repeating: 0, count: n)
-        GELU.backward(dinp: &dx, inp: x, dout: r, count: n)
+        let dx = GradientCheck.inputGradient(count: n) { GELU.backward(dinp: &$0, inp: x, dout: r, count: n, accumulate: $1) }
+        // In place (dinp == dout), as the MLP backward runs it.
+        var inPlace = r
+        inPlace.withUnsafeMutableBufferPointer { GELU.backward(dinp: $0.baseAddress!, inp: x, dout: $0.baseAddress!, count: n, accumulate: false) }
+        XCTAssertEqual(inPlace, dx)
         check("gelu", analytic: dx, numeric: TestSupport.numericGradient(x, eps: 1e-3) { f($0) })
     }
 
@@ -86,8 +96,13 @@ final class KernelGradientTests: XCTestCase {
         var y = [Float](repeating: 0, count: x.count)
         Softmax.forward(out: &y, inp: x, rows: rows, cols: cols)
         for rr in 0..<rows { XCTAssertEqual(y[(rr * cols)..<((rr + 1) * cols)].reduce(0, +), 1, accuracy: 1e-6) }
-        var dx = [Float](repeating: 0, count: x.count)
-        Softmax.backward(dinp: &dx, out: y, dout: r, rows: rows, cols: cols)
+        let dx = GradientCheck.inputGradient(count: x.count) { Softmax.backward(dinp: &$0, out: y, dout: r, rows: rows, cols: cols, accumulate: $1) }
+        // In place (dinp == dout), as window attention runs it.
+        var inPlace = r
+        inPlace.withUnsafeMutableBufferPointer {
+            Softmax.backward(dinp: $0.baseAddress!, out: y, dout: $0.baseAddress!, rows: rows, cols: cols, accumulate: false)
+        }
+        XCTAssertEqual(inPlace, dx)
         check("softmax", analytic: dx, numeric: TestSupport.numericGradient(x, eps: 1e-3) { f($0) })
     }
 
@@ -99,19 +114,17 @@ final class KernelGradientTests: XCTestCase {
         var y = [Float](repeating: 0, count: x.count)
         L2Normalize.forward(out: &y, norms: &norms, inp: x, rows: rows, cols: cols)
         for rr in 0..<rows { XCTAssertEqual(y[(rr * cols)..<((rr + 1) * cols)].reduce(0) { $0 + $1 * $1 }, 1, accuracy: 1e-5) }
-        var dx = [Float](repeating: 0, count: x.count)
-        L2Normalize.backward(dinp: &dx, out: y, norms: norms, dout: r, rows: rows, cols: cols)
+        let dx = GradientCheck.inputGradient(count: x.count) {
+            L2Normalize.backward(dinp: &$0, out: y, norms: norms, dout: r, rows: rows, cols: cols, accumulate: $1)
+        }
+        // Rows written at a stride into a wider table.
+        var wide = [Float](repeating: 9, count: rows * (cols + 3)), n2 = norms
+        L2Normalize.forward(out: &wide, norms: &n2, inp: x, rows: rows, cols: cols, ldOut: cols + 3)
+        for rr in 0..<rows {
+            XCTAssertEqual(Array(wide[(rr * (cols + 3))..<(rr * (cols + 3) + cols)]), Array(y[(rr * cols)..<((rr + 1) * cols)]))
+            XCTAssertEqual(Array(wide[(rr * (cols + 3) + cols)..<((rr + 1) * (cols + 3))]), [9, 9, 9])
+        }
         check("l2norm", analytic: dx, numeric: TestSupport.numericGradient(x, eps: 1e-3) { f($0) })
-    }
-
-    func testResidual() {
-        let n = 10
-        let a = TestSupport.randn(n, seed: 15), b = TestSupport.randn(n, seed: 16), r = TestSupport.randn(n, seed: 17)
-        func f(_ a: [Float], _ b: [Float]) -> Double { var y = [Float](repeating: 0, count: n); Residual.forward(out: &y, a: a, b: b, count: n); return dotD(y, r) }
-        var da = [Float](repeating: 0, count: n), db = da
-        Residual.backward(da: &da, db: &db, dout: r, count: n)
-        check("residual da", analytic: da, numeric: TestSupport.numericGradient(a) { f($0, b) })
-        check("residual db", analytic: db, numeric: TestSupport.numericGradient(b) { f(a, $0) })
     }
 
     func testMeanPool() {
@@ -121,8 +134,9 @@ final class KernelGradientTests: XCTestCase {
         var y = [Float](repeating: 0, count: batch * ch)
         MeanPool.forward(out: &y, inp: x, batch: batch, tokens: tokens, channels: ch)
         XCTAssertEqual(y[1], (0..<tokens).reduce(0) { $0 + x[$1 * ch + 1] } / Float(tokens), accuracy: 1e-6)
-        var dx = [Float](repeating: 0, count: x.count)
-        MeanPool.backward(dinp: &dx, dout: r, batch: batch, tokens: tokens, channels: ch)
+        let dx = GradientCheck.inputGradient(count: x.count) {
+            MeanPool.backward(dinp: &$0, dout: r, batch: batch, tokens: tokens, channels: ch, accumulate: $1)
+        }
         check("meanpool", analytic: dx, numeric: TestSupport.numericGradient(x) { f($0) })
     }
 
@@ -131,7 +145,7 @@ final class KernelGradientTests: XCTestCase {
         let xs = (0..<4000).map { Float($0 - 2000) * 0.01 }
         var g = [Float](repeating: 0, count: xs.count), dg = [Float](repeating: 0, count: xs.count)
         GELU.forward(out: &g, inp: xs, count: xs.count)
-        GELU.backward(dinp: &dg, inp: xs, dout: [Float](repeating: 1, count: xs.count), count: xs.count)
+        GELU.backward(dinp: &dg, inp: xs, dout: [Float](repeating: 1, count: xs.count), count: xs.count, accumulate: false)
         for (i, x) in xs.enumerated() {
             let xd = Double(x), cdf = 0.5 * (1 + erf(xd / 2.squareRoot()))
             XCTAssertEqual(Double(g[i]), xd * cdf, accuracy: 1e-6 * max(1, abs(xd)), "gelu(\(x))")
@@ -157,13 +171,38 @@ final class KernelGradientTests: XCTestCase {
     }
 
     func testThreadedLoopsMatchSerial() {
-        // GELU and LayerNorm split work across the thread budget; results must not depend on it.
+        // GELU, LayerNorm and the row-split linear divide work across the thread budget; results
+        // must not depend on it (the linear's row split must match one BLAS call).
+        defer { Threads.set(1) }
         let n = 70_000
         let x = TestSupport.randn(n, seed: 20)
         var y1 = [Float](repeating: 0, count: n), y2 = y1
         Threads.set(1); GELU.forward(out: &y1, inp: x, count: n)
         Threads.set(2); GELU.forward(out: &y2, inp: x, count: n)
-        Threads.set(1)
         XCTAssertEqual(y1, y2)
+
+        let (rows, d) = (700, 100)
+        let w = TestSupport.randn(d, seed: 21), b = TestSupport.randn(d, seed: 22)
+        var m = [Float](repeating: 0, count: rows), s = m, l1 = [Float](repeating: 0, count: rows * d), l2 = l1
+        Threads.set(1); LayerNorm.forward(out: &l1, mean: &m, rstd: &s, inp: x, weight: w, bias: b, rows: rows, dim: d)
+        Threads.set(2); LayerNorm.forward(out: &l2, mean: &m, rstd: &s, inp: x, weight: w, bias: b, rows: rows, dim: d)
+        XCTAssertEqual(l1, l2)
+
+        let (i, o) = (48, 40), inp = Array(x.prefix(rows * i)), wt = TestSupport.randn(o * i, seed: 23)
+        let bias = TestSupport.randn(o, seed: 24), r = TestSupport.randn(rows * o, seed: 25)
+        func run(_ mode: GemmThreading) -> [[Float]] {
+            var y = [Float](repeating: 0, count: rows * o), dx = [Float](repeating: 1, count: rows * i)
+            var dw = [Float](repeating: 0, count: o * i), db = [Float](repeating: 0, count: o)
+            BLAS.singleThreaded {
+                Linear.forward(out: &y, inp: inp, weight: wt, bias: bias, rows: rows, inDim: i, outDim: o, threading: mode)
+                Linear.backward(dinp: &dx, dweight: &dw, dbias: &db, dout: r, inp: inp, weight: wt, rows: rows, inDim: i, outDim: o,
+                                accumulate: true, threading: mode)
+            }
+            return [y, dx, dw, db]
+        }
+        Threads.set(2)
+        for (name, (a, c)) in zip(["out", "dinp", "dweight", "dbias"], zip(run(.blas), run(.rows))) {
+            XCTAssertLessThan(TestSupport.relativeError(c, a), 1e-6, "linear \(name): rows vs blas")
+        }
     }
 }
