@@ -38,27 +38,28 @@ let package = Package(
         .systemLibrary(name: "CFFTW", path: "Sources/CFFTW", pkgConfig: "fftw3f",
                        providers: [.apt(["libfftw3-dev"])]),
 
-        // Stages of the data's journey.
+        // Stages of a clip's journey (docs/architecture.md draws the graph).
+        .target(name: "AVFiles", swiftSettings: fast),
         .target(name: "AVTensor", dependencies: ["CBLAS"], swiftSettings: fast),
-        .target(name: "AVSafetensors", swiftSettings: fast),
+        .target(name: "AVSafetensors", dependencies: ["AVFiles"], swiftSettings: fast),
         .target(name: "AVAudio", dependencies: ["AVTensor", "CSndfile", "CFFTW"], swiftSettings: fast),
         .target(name: "AVModel", dependencies: ["AVTensor", "AVSafetensors"], swiftSettings: fast),
         .target(name: "AVDist", dependencies: ["AVTensor"], swiftSettings: fast),
         .target(name: "AVMPI", dependencies: ["AVDist", "CMPI"], swiftSettings: fast),
         .target(name: "AVHDF5", dependencies: ["CHDF5"], swiftSettings: fast),
         .target(name: "AVLoss", dependencies: ["AVTensor", "AVDist"], swiftSettings: fast),
-        .target(name: "AVData", dependencies: ["AVTensor", "AVAudio", "AVHDF5", "AVSafetensors"],
+        .target(name: "AVData", dependencies: ["AVTensor", "AVAudio", "AVHDF5", "AVSafetensors", "AVFiles"],
                 swiftSettings: fast),
         // Evaluation and inference (zero-shot, probe, retrieval, export, embedding): no MPI, no HDF5,
         // so avembed links only BLAS, FFTW and libsndfile.
-        .target(name: "AVEval", dependencies: ["AVTensor", "AVAudio", "AVModel", "AVSafetensors",
+        .target(name: "AVEval", dependencies: ["AVTensor", "AVAudio", "AVModel", "AVSafetensors", "AVFiles",
                                                .product(name: "SwiftCSV", package: "SwiftCSV")], swiftSettings: fast),
         .target(name: "AVTrain", dependencies: ["AVTensor", "AVAudio", "AVModel", "AVDist", "AVData",
-                                                "AVSafetensors", "AVLoss", "AVEval",
+                                                "AVSafetensors", "AVFiles", "AVLoss", "AVEval",
                                                 .product(name: "TOMLKit", package: "TOMLKit")], swiftSettings: fast),
 
-        // Executables. avembed links no MPI and no HDF5.
-        .executableTarget(name: "avtrain", dependencies: ["AVTrain", "AVMPI", "AVDist", "AVTensor",
+        // Executables wire libraries together. avembed links no MPI and no HDF5.
+        .executableTarget(name: "avtrain", dependencies: ["AVTrain", "AVData", "AVMPI", "AVDist", "AVTensor",
                                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: fast),
         .executableTarget(name: "avembed", dependencies: [
@@ -66,23 +67,29 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: fast),
         .executableTarget(name: "avtool", dependencies: [
-            "AVTensor", "AVSafetensors", "AVAudio", "AVModel", "AVDist", "AVMPI", "AVHDF5",
+            "AVTensor", "AVSafetensors", "AVFiles", "AVAudio", "AVModel", "AVDist", "AVMPI", "AVHDF5",
             "AVData", "AVTrain", "AVLoss", "AVEval", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: fast),
 
-        // Tests (numeric tests are meant to run with `swift test -c release`).
+        // Tests (numeric tests are meant to run with `swift test -c release`). One target per
+        // library; IntegrationTests runs the built executables and mpirun.
         .target(name: "TestSupport", dependencies: ["AVTensor", "AVSafetensors"], path: "Tests/TestSupport"),
+        .target(name: "RunFixtures", dependencies: ["AVTensor", "AVAudio", "AVModel", "AVData", "AVDist", "AVEval", "AVTrain",
+                                                    "TestSupport"], path: "Tests/RunFixtures"),
         .testTarget(name: "AVTensorTests", dependencies: ["AVTensor", "TestSupport"]),
         .testTarget(name: "AVSafetensorsTests", dependencies: ["AVSafetensors", "TestSupport"]),
         .testTarget(name: "AVAudioTests", dependencies: ["AVAudio", "AVTensor", "AVSafetensors", "TestSupport"]),
         .testTarget(name: "AVModelTests", dependencies: ["AVModel", "AVTensor", "AVSafetensors", "TestSupport"]),
-        .testTarget(name: "AVDistTests", dependencies: ["AVDist", "AVMPI", "AVTensor", "TestSupport"]),
-        .testTarget(name: "AVLossTests", dependencies: ["AVLoss", "AVDist", "AVMPI", "TestSupport"]),
-        .testTarget(name: "AVDataTests", dependencies: ["AVData", "AVHDF5", "AVAudio", "AVTensor", "AVSafetensors", "TestSupport"]),
+        .testTarget(name: "AVDistTests", dependencies: ["AVDist", "AVTensor", "TestSupport"]),
+        .testTarget(name: "AVHDF5Tests", dependencies: ["AVHDF5", "TestSupport"]),
+        .testTarget(name: "AVLossTests", dependencies: ["AVLoss", "AVDist", "TestSupport"]),
+        .testTarget(name: "AVDataTests", dependencies: ["AVData", "AVHDF5", "CHDF5", "AVAudio", "AVTensor", "AVSafetensors", "TestSupport"]),
         .testTarget(name: "AVEvalTests", dependencies: ["AVEval", "AVTrain", "AVData", "AVDist", "AVModel", "AVAudio", "AVTensor",
-                                                        "AVSafetensors", "TestSupport"]),
+                                                        "AVSafetensors", "TestSupport", "RunFixtures"]),
         .testTarget(name: "AVTrainTests", dependencies: ["AVTrain", "AVEval", "AVData", "AVDist", "AVModel", "AVSafetensors", "AVTensor",
-                                                         "TestSupport"]),
+                                                         "AVFiles", "TestSupport", "RunFixtures"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["AVTensor", "AVAudio", "AVModel", "AVData", "AVHDF5", "AVSafetensors",
+                                                             "AVEval", "AVTrain", "TestSupport", "RunFixtures"]),
     ],
     swiftLanguageModes: [.v5]
 )

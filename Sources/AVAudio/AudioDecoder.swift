@@ -8,10 +8,4 @@ public enum AudioDecoder {
         let d = try AudioFile.read(path, maxSeconds: maxSeconds.map { $0 + 0.05 })
         return Resampler.resample(d.mono(), from: d.sampleRate, to: sampleRate)
     }
-
-    /// Loads every file, skipping bad ones: results in input order plus (file, error) for each failure.
-    /// Files are decoded on up to `threads` threads.
-    public static func loadAll(_ paths: [String], sampleRate: Int, threads: Int = 1) -> AudioBatch<[Float]> {
-        AudioBatch.process(paths, threads: threads) { try load($0, sampleRate: sampleRate) }
-    }
 }

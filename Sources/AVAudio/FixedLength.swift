@@ -3,7 +3,7 @@ import AVTensor
 /// Cropping and padding a waveform to a fixed number of samples.
 public enum FixedLength {
     /// How a short clip is lengthened.
-    public enum Pad: String, Sendable {
+    public enum Pad: String, Sendable, Codable, CaseIterable {
         /// Silence after the clip.
         case zero
         /// The clip tiled until it is long enough (silence if the clip is empty).

@@ -42,7 +42,7 @@ public final class FrontEnd: @unchecked Sendable {
             let start = FixedLength.cropStart(count: waveform.count, length: c.clipSamples, training: training, rng: &rng)
             waveform.withUnsafeBufferPointer { compute(UnsafeBufferPointer(rebasing: $0[start..<(start + c.clipSamples)])) }
         } else {
-            FixedLength.apply(waveform, length: c.clipSamples, pad: FixedLength.Pad(rawValue: c.pad)!).withUnsafeBufferPointer(compute)
+            FixedLength.apply(waveform, length: c.clipSamples, pad: c.pad).withUnsafeBufferPointer(compute)
         }
         return out
     }

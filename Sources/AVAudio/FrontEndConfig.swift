@@ -5,6 +5,12 @@ public struct FrontEndConfigError: Error, CustomStringConvertible, Equatable {
     public var description: String { "front-end config key '\(key)': \(reason)" }
 }
 
+/// The mel scale of the filterbank (librosa's `htk=True/False`).
+public enum MelScale: String, Sendable, Codable, CaseIterable { case htk, slaney }
+
+/// Mel filter normalisation: `slaney` (unit area, librosa `norm="slaney"`) or `none`.
+public enum MelNorm: String, Sendable, Codable, CaseIterable { case slaney, none }
+
 /// Every setting of the audio front-end: waveform → fixed-length clip → log-mel → (fold) → image.
 ///
 /// Decoding with missing keys falls back to the defaults of `init`, so a config file only needs the
@@ -22,14 +28,14 @@ public struct FrontEndConfig: Codable, Sendable, Equatable {
     public var nMels: Int
     /// Lowest and highest filterbank frequency (Hz).
     public var fmin: Float, fmax: Float
-    /// Mel scale: "htk" or "slaney" (librosa's `htk=True/False`).
-    public var melScale: String
-    /// Filter normalisation: "slaney" (unit area, librosa `norm="slaney"`) or "none".
-    public var melNorm: String
+    /// Mel scale of the filterbank.
+    public var melScale: MelScale
+    /// Filter normalisation.
+    public var melNorm: MelNorm
     /// Fixed input length in samples before the STFT (longer clips are cropped, shorter ones padded).
     public var clipSamples: Int
-    /// How short clips are lengthened: "zero" (silence at the end) or "repeat" (the clip tiled).
-    public var pad: String
+    /// How short clips are lengthened: silence at the end, or the clip tiled.
+    public var pad: FixedLength.Pad
     /// HTSAT folding: the nMels × (k·imageWidth) spectrogram becomes k chunks of imageWidth frames
     /// stacked along the mel axis (k = imageHeight / nMels).
     public var fold: Bool
@@ -47,8 +53,8 @@ public struct FrontEndConfig: Codable, Sendable, Equatable {
     /// All keys with defaults for 16 kHz, 64 mels, ~10 s clips folded into 256 × 256
     /// (1 + 163 680 / 160 = 1024 frames = 4 chunks of 256).
     public init(sampleRate: Int = 16000, nFFT: Int = 512, winLength: Int = 400, hopLength: Int = 160,
-                nMels: Int = 64, fmin: Float = 50, fmax: Float = 8000, melScale: String = "htk",
-                melNorm: String = "none", clipSamples: Int = 163_680, pad: String = "repeat",
+                nMels: Int = 64, fmin: Float = 50, fmax: Float = 8000, melScale: MelScale = .htk,
+                melNorm: MelNorm = .none, clipSamples: Int = 163_680, pad: FixedLength.Pad = .repeat,
                 fold: Bool = true, imageHeight: Int = 256, imageWidth: Int = 256,
                 normMean: Float = -20, normStd: Float = 20,
                 freqMasks: Int = 2, freqMaxFraction: Float = 0.15, timeMasks: Int = 2,
@@ -88,11 +94,8 @@ public struct FrontEndConfig: Codable, Sendable, Equatable {
         if !(fmax > fmin) || fmax > Float(sampleRate) / 2 {
             try fail("fmax", "must be in (fmin, sampleRate/2] = (\(fmin), \(sampleRate / 2)], got \(fmax)")
         }
-        if !["htk", "slaney"].contains(melScale) { try fail("melScale", "must be \"htk\" or \"slaney\", got \"\(melScale)\"") }
-        if !["slaney", "none"].contains(melNorm) { try fail("melNorm", "must be \"slaney\" or \"none\", got \"\(melNorm)\"") }
         if clipSamples <= nFFT / 2 { try fail("clipSamples", "must exceed nFFT/2 (\(nFFT / 2)) for reflect padding, got \(clipSamples)") }
         if clipSamples > 600 * sampleRate { try fail("clipSamples", "must be at most 10 minutes (\(600 * sampleRate) samples), got \(clipSamples)") }
-        if !["zero", "repeat"].contains(pad) { try fail("pad", "must be \"zero\" or \"repeat\", got \"\(pad)\"") }
         if imageWidth < 1 || imageWidth > 8192 { try fail("imageWidth", "must be in 1...8192, got \(imageWidth)") }
         if imageHeight < 1 || imageHeight > 8192 { try fail("imageHeight", "must be in 1...8192, got \(imageHeight)") }
         if fold {
@@ -135,7 +138,11 @@ public struct FrontEndConfig: Codable, Sendable, Equatable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         var s = FrontEndConfig()
         func get<T: Decodable>(_ k: CodingKeys, _ v: inout T) throws {
-            if let x = try c.decodeIfPresent(T.self, forKey: k) { v = x }
+            do {
+                if let x = try c.decodeIfPresent(T.self, forKey: k) { v = x }
+            } catch DecodingError.dataCorrupted where T.self is any CaseIterable.Type {
+                throw FrontEndConfigError(key: k.stringValue, reason: "must be one of \(FrontEndConfig.choices(T.self))")
+            }
         }
         try get(.sampleRate, &s.sampleRate); try get(.nFFT, &s.nFFT); try get(.winLength, &s.winLength)
         try get(.hopLength, &s.hopLength); try get(.nMels, &s.nMels); try get(.fmin, &s.fmin)
@@ -147,5 +154,11 @@ public struct FrontEndConfig: Codable, Sendable, Equatable {
         try get(.timeMasks, &s.timeMasks); try get(.timeMaxFraction, &s.timeMaxFraction)
         try get(.timeWarp, &s.timeWarp)
         self = s
+    }
+
+    /// The raw values of a choice type, for error messages ("htk", "slaney").
+    static func choices<T>(_ t: T.Type) -> String {
+        guard let all = (t as? any CaseIterable.Type)?.allCases as? any Collection else { return "\(t)" }
+        return all.map { "\"\(($0 as? any RawRepresentable)?.rawValue ?? $0)\"" }.joined(separator: ", ")
     }
 }

@@ -45,7 +45,7 @@ public struct MelFilterbank: Sendable {
     /// The filterbank as configured.
     public init(_ c: FrontEndConfig) {
         self.init(sampleRate: c.sampleRate, nFFT: c.nFFT, nMels: c.nMels, fmin: Double(c.fmin), fmax: Double(c.fmax),
-                  htk: c.melScale == "htk", slaneyNorm: c.melNorm == "slaney")
+                  htk: c.melScale == .htk, slaneyNorm: c.melNorm == .slaney)
     }
 
     /// The dense matrix [nMels, nBins], row-major (librosa's layout).

@@ -114,7 +114,7 @@ public enum DemoDataset {
         for _ in 0..<c.frames {
             image += unit((0..<d).map { p.image[cls][$0] + o[$0] + c.frameNoise * noiseScale * rng.normal() })
         }
-        return (cls, DemoSounds.toInt16(wave), text, image)
+        return (cls, PCM16.encode(wave), text, image)
     }
 
     /// Writes `dir/train/`, `dir/eval/` (shards + manifest.json), `dir/class_embeddings.safetensors` and
@@ -169,7 +169,7 @@ public enum DemoDataset {
         try FileManager.default.createDirectory(atPath: examples, withIntermediateDirectories: true)
         for cls in 0..<c.totalClasses {
             let (_, wave, _, _) = clip(cls, split: 2, c, p, vocabulary: vocabulary)
-            try AudioFile.write(examples + "/\(names[cls]).wav", samples: wave.map { Float($0) / 32768 }, sampleRate: c.sampleRate)
+            try AudioFile.write(examples + "/\(names[cls]).wav", samples: PCM16.decode(wave), sampleRate: c.sampleRate)
         }
         return Output(train: manifests[0].0, eval: manifests[1].0, trainManifestPath: manifests[0].1,
                       evalManifestPath: manifests[1].1, classEmbeddingsPath: ce)

@@ -115,9 +115,4 @@ public enum DemoSounds {
         for i in 0..<n { x[i] = x[i] * g + 0.002 * rng.normal() }
         return x
     }
-
-    /// Float samples in [-1, 1] → int16 (×32768, rounded, clipped): the inverse of the loader's /32768.
-    public static func toInt16(_ x: [Float]) -> [Int16] {
-        x.map { Int16(max(-32768, min(32767, ($0 * 32768).rounded()))) }
-    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import AVFiles
 import AVSafetensors
 
 /// The JSON file that lists a split's shards and their clip counts (see docs/data-format.md).

@@ -165,18 +165,16 @@ public enum Packer {
         return summary
     }
 
-    /// Crops or zero-pads to `samples` and converts to int16 (×32768, rounded, clipped).
+    /// Crops or zero-pads to `samples` and converts to int16 (`PCM16`).
     static func fitted(_ x: [Float], _ samples: Int, file: String) throws -> [Int16] {
         guard !x.isEmpty else { throw DataError(file: file, reason: "no audio samples") }
-        var out = [Int16](repeating: 0, count: samples)
-        for i in 0..<min(samples, x.count) { out[i] = Int16(max(-32768, min(32767, (x[i] * 32768).rounded()))) }
-        return out
+        return PCM16.encode(x, count: samples)
     }
 
     /// The clip count of a complete shard at `path` matching `layout` and covering `rows`, else nil.
     static func finishedShard(_ path: String, layout: ShardLayout, rows: Range<Int>) -> Int? {
         guard FileManager.default.fileExists(atPath: path), let s = try? Shard(path: path), (try? s.check(against: layout)) != nil,
-              let src = try? s.file.dataset(ShardSchema.sourceRow).readInt64(),
+              let src = try? s.file.dataset(ShardSchema.sourceRow).read(as: Int64.self),
               src.allSatisfy({ rows.contains(Int($0)) }) else { return nil }
         return s.count
     }

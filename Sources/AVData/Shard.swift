@@ -112,7 +112,7 @@ public final class Shard {
     public var hasChecksums: Bool { waveform.filters.contains("fletcher32") }
 
     /// Primary labels (int32 [N]).
-    public func labels() throws -> [Int32] { try wrap(ShardSchema.label, nil) { try label.readInt32() } }
+    public func labels() throws -> [Int32] { try wrap(ShardSchema.label, nil) { try label.read(as: Int32.self) } }
 
     /// Multi-hot targets of rows `start..<start+rows` as bytes (rows × classes).
     public func targets(start: Int, rows: Int) throws -> [UInt8] {
@@ -141,11 +141,11 @@ public final class Shard {
 
     /// Reads rows `start..<start+rows` of waveforms (int16) — for verification and tools.
     public func waveforms(start: Int, rows: Int) throws -> [Int16] {
-        try wrap(ShardSchema.waveform, start) { try waveform.readInt16(start: start, rows: rows) }
+        try wrap(ShardSchema.waveform, start) { try waveform.read(as: Int16.self, start: start, rows: rows) }
     }
 
     /// Reads rows `start..<start+rows` of text or image embeddings as Float.
     public func embeddings(_ name: String, start: Int, rows: Int) throws -> [Float] {
-        try wrap(name, start) { try (name == ShardSchema.textEmbedding ? text : image).readFloats(start: start, rows: rows) }
+        try wrap(name, start) { try (name == ShardSchema.textEmbedding ? text : image).read(as: Float.self, start: start, rows: rows) }
     }
 }

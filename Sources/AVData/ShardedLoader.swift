@@ -1,5 +1,6 @@
 import Foundation
 import AVTensor
+import AVAudio
 
 /// Options of `ShardedLoader` besides the rank layout.
 public struct LoaderOptions: Sendable {
@@ -286,9 +287,8 @@ final class EpochPipeline: @unchecked Sendable {
             let slot = p.nextSlot
             p.nextSlot += 1
             cond.unlock()
-            let scale: Float = 1 / 32768
             p.waves.withUnsafeBufferPointer { src in
-                for i in 0..<l.clipSamples { wave[i] = Float(src[slot * l.clipSamples + i]) * scale }
+                wave.withUnsafeMutableBufferPointer { PCM16.decode(src.baseAddress! + slot * l.clipSamples, into: $0.baseAddress!, count: l.clipSamples) }
             }
             var rng = Rng(seed: EpochPlan.mix(loader.seed, UInt64(epoch), UInt64(p.batch.clipIDs[slot]), 3))
             let (img, aug) = loader.featurizer.features(waveform: wave, training: loader.options.training, rng: &rng)

@@ -1,4 +1,5 @@
 import Foundation
+import AVFiles
 import AVSafetensors
 
 /// How `avembed` writes embeddings: one row per embedded file, in the order given.

@@ -1,4 +1,5 @@
 import Foundation
+import AVFiles
 import AVSafetensors
 
 /// `avtool export`: the encoder alone, as timm names its parameters, plus `encoder.json`.

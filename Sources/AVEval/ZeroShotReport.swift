@@ -1,4 +1,5 @@
 import Foundation
+import AVFiles
 import AVSafetensors
 
 /// The files `avtool eval zeroshot --out DIR` writes.

@@ -15,17 +15,6 @@ extension H5File {
 }
 
 extension H5Dataset {
-    /// Reads rows `start..<start+rows` as Float into `out` (no allocation; float16/float32/integers
-    /// are converted by HDF5). `out` must hold `rows * rowElements` values.
-    public func read(into out: UnsafeMutablePointer<Float>, start: Int, rows: Int) throws {
-        try io(write: false, start: start, rows: rows, memType: avh5_native_float(), out)
-    }
-
-    /// Reads rows `start..<start+rows` as Int16 into `out` (`rows * rowElements` values).
-    public func read(into out: UnsafeMutablePointer<Int16>, start: Int, rows: Int) throws {
-        try io(write: false, start: start, rows: rows, memType: avh5_native_int16(), out)
-    }
-
     /// Reads rows of a 1-byte integer or enum dataset (uint8, int8, h5py's bool) as raw bytes.
     public func readBytes(start: Int = 0, rows: Int? = nil) throws -> [UInt8] {
         let n = rows ?? (dims.first ?? 0) - start
@@ -39,11 +28,6 @@ extension H5Dataset {
         if out.isEmpty { return out }
         try out.withUnsafeMutableBufferPointer { try io(write: false, start: start, rows: n, memType: ft, $0.baseAddress!) }
         return out
-    }
-
-    /// Reads rows of a bool (or uint8) dataset: any non-zero byte is true.
-    public func readBools(start: Int = 0, rows: Int? = nil) throws -> [Bool] {
-        try readBytes(start: start, rows: rows).map { $0 != 0 }
     }
 
     /// Writes rows of a bool or uint8 dataset from bytes (for bool: 0 or 1).
@@ -118,31 +102,5 @@ extension H5Dataset {
         let ft = H5Dget_type(id)
         defer { H5Tclose(ft) }
         return H5Tget_class(ft) == H5T_FLOAT && H5Tget_size(ft) == bytes
-    }
-}
-
-extension H5Dataset {
-    /// Reads rows as Int64.
-    public func readInt64(start: Int = 0, rows: Int? = nil) throws -> [Int64] {
-        let n = rows ?? (dims.first ?? 0) - start
-        var out = [Int64](repeating: 0, count: n * rowElements)
-        if out.isEmpty { return out }
-        try out.withUnsafeMutableBufferPointer { try io(write: false, start: start, rows: n, memType: avh5_native_int64(), $0.baseAddress!) }
-        return out
-    }
-
-    /// Writes rows from Int64 values.
-    public func write(_ values: [Int64], start: Int = 0) throws {
-        var v = values
-        let rows = values.count / max(1, rowElements)
-        if v.isEmpty { return }
-        try v.withUnsafeMutableBufferPointer { try io(write: true, start: start, rows: rows, memType: avh5_native_int64(), $0.baseAddress!) }
-    }
-}
-
-extension H5File {
-    /// Removes the link `name` (the space is not reclaimed until the file is repacked).
-    public func remove(_ name: String) throws {
-        guard H5Ldelete(id, name, avh5_p_default()) >= 0 else { throw H5Error(file: path, object: name, reason: "cannot remove") }
     }
 }

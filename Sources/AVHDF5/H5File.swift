@@ -148,51 +148,39 @@ public final class H5Dataset {
         guard status >= 0 else { throw error(write ? "write failed" : "read failed (corrupt or truncated chunk, or a failed Fletcher-32 checksum)") }
     }
 
-    /// Reads rows as Float (float16/float32 converted by HDF5).
-    public func readFloats(start: Int = 0, rows: Int? = nil) throws -> [Float] {
+    /// Reads rows `start..<start+rows` (default: to the end) as `T`, converted by HDF5 from the
+    /// stored type (float16 → Float, …).
+    public func read<T: H5Element>(as type: T.Type, start: Int = 0, rows: Int? = nil) throws -> [T] {
         let n = rows ?? (dims.first ?? 0) - start
-        var out = [Float](repeating: 0, count: n * rowElements)
-        try out.withUnsafeMutableBufferPointer { try io(write: false, start: start, rows: n, memType: avh5_native_float(), $0.baseAddress!) }
+        guard n >= 0 else { throw error("rows from \(start) outside dimensions \(dims)") }
+        var out = [T](repeating: .zero, count: n * rowElements)
+        if out.isEmpty { return out }
+        try out.withUnsafeMutableBufferPointer { try io(write: false, start: start, rows: n, memType: T.h5Native, $0.baseAddress!) }
         return out
     }
 
-    /// Reads rows as Int16.
-    public func readInt16(start: Int = 0, rows: Int? = nil) throws -> [Int16] {
-        let n = rows ?? (dims.first ?? 0) - start
-        var out = [Int16](repeating: 0, count: n * rowElements)
-        try out.withUnsafeMutableBufferPointer { try io(write: false, start: start, rows: n, memType: avh5_native_int16(), $0.baseAddress!) }
-        return out
+    /// Reads rows `start..<start+rows` into `out` (no allocation; `rows * rowElements` values).
+    public func read<T: H5Element>(into out: UnsafeMutablePointer<T>, start: Int, rows: Int) throws {
+        try io(write: false, start: start, rows: rows, memType: T.h5Native, out)
     }
 
-    /// Reads rows as Int32.
-    public func readInt32(start: Int = 0, rows: Int? = nil) throws -> [Int32] {
-        let n = rows ?? (dims.first ?? 0) - start
-        var out = [Int32](repeating: 0, count: n * rowElements)
-        try out.withUnsafeMutableBufferPointer { try io(write: false, start: start, rows: n, memType: avh5_native_int32(), $0.baseAddress!) }
-        return out
-    }
-
-    /// Writes rows from Float values.
-    public func write(_ values: [Float], start: Int = 0) throws {
+    /// Writes whole rows from `values`, starting at row `start`.
+    public func write<T: H5Element>(_ values: [T], start: Int = 0) throws {
         var v = values
         let rows = values.count / max(1, rowElements)
-        try v.withUnsafeMutableBufferPointer { try io(write: true, start: start, rows: rows, memType: avh5_native_float(), $0.baseAddress!) }
-    }
-
-    /// Writes rows from Int16 values.
-    public func write(_ values: [Int16], start: Int = 0) throws {
-        var v = values
-        let rows = values.count / max(1, rowElements)
-        try v.withUnsafeMutableBufferPointer { try io(write: true, start: start, rows: rows, memType: avh5_native_int16(), $0.baseAddress!) }
-    }
-
-    /// Writes rows from Int32 values.
-    public func write(_ values: [Int32], start: Int = 0) throws {
-        var v = values
-        let rows = values.count / max(1, rowElements)
-        try v.withUnsafeMutableBufferPointer { try io(write: true, start: start, rows: rows, memType: avh5_native_int32(), $0.baseAddress!) }
+        if v.isEmpty { return }
+        try v.withUnsafeMutableBufferPointer { try io(write: true, start: start, rows: rows, memType: T.h5Native, $0.baseAddress!) }
     }
 }
+
+/// A number type HDF5 reads and writes natively (the memory type of a transfer).
+public protocol H5Element: Numeric {
+    static var h5Native: hid_t { get }
+}
+extension Float: H5Element { public static var h5Native: hid_t { avh5_native_float() } }
+extension Int16: H5Element { public static var h5Native: hid_t { avh5_native_int16() } }
+extension Int32: H5Element { public static var h5Native: hid_t { avh5_native_int32() } }
+extension Int64: H5Element { public static var h5Native: hid_t { avh5_native_int64() } }
 
 /// The HDF5 library version, e.g. "1.10.8".
 public func hdf5Version() -> String {

@@ -51,9 +51,4 @@ public enum MPIRuntime {
         MPI_Error_string(code, &buf, &len)
         throw MPIError(call: call, code: code, message: String(cString: buf))
     }
-
-    /// In-place sum all-reduce of floats over MPI_COMM_WORLD.
-    public static func allReduceSum(_ p: UnsafeMutablePointer<Float>, count: Int) throws {
-        try check("MPI_Allreduce", MPI_Allreduce(avmpi_in_place(), p, Int32(count), avmpi_float(), avmpi_sum(), avmpi_comm_world()))
-    }
 }

@@ -55,7 +55,7 @@ extension Trainer {
         return ["format": "avtrain-checkpoint", "format_version": String(Trainer.checkpointVersion), "step": String(step),
                 "epoch": String(step / bpe), "position": String(step % bpe),
                 "optimizer_step": String(optimizer.step), "skipped_steps": String(skippedSteps), "world_size": String(comm.size),
-                "global_batch": String(comm.size * config.data.batchPerRank), "optimizer": config.optim.optimizer,
+                "global_batch": String(comm.size * config.data.batchPerRank), "optimizer": config.optim.optimizer.rawValue,
                 "rng": "derived: loader per (seed \(config.train.seed), epoch, clip id); drop path per (seed, step, rank)",
                 "config": config.json(), "config_toml": resolvedConfigTOML(), "encoder": encoderSpecJSON()]
     }
@@ -110,7 +110,7 @@ extension Trainer {
             throw TrainError("\(path): written with global batch \(g), this run has \(global) (\(comm.size) ranks × \(config.data.batchPerRank)); "
                              + "the data order would differ")
         }
-        if let o = md["optimizer"], o != config.optim.optimizer {
+        if let o = md["optimizer"], o != config.optim.optimizer.rawValue {
             throw TrainError("\(path): optimiser state is \(o), the config says \(config.optim.optimizer)")
         }
         var need = model.params.views.map { ("model." + $0.name, $0.shape) }

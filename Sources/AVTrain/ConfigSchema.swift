@@ -32,6 +32,14 @@ struct ConfigField {
         }, get: { .string($0[keyPath: kp]) })
     }
 
+    /// A string key with a fixed set of values (an enum): anything else is an error listing them.
+    static func choice<E: RawRepresentable & CaseIterable>(_ kp: WritableKeyPath<TrainConfig, E>) -> ConfigField where E.RawValue == String {
+        ConfigField(type: "one of " + E.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", "), set: { c, v in
+            guard case .string(let s) = v, let e = E(rawValue: s) else { return false }
+            c[keyPath: kp] = e; return true
+        }, get: { .string($0[keyPath: kp].rawValue) })
+    }
+
     static func bool(_ kp: WritableKeyPath<TrainConfig, Bool>) -> ConfigField {
         ConfigField(type: "boolean", set: { c, v in
             guard case .boolean(let b) = v else { return false }
@@ -98,7 +106,7 @@ enum ConfigSchema {
             "global_batch": .int(\.data.globalBatch),
             "workers": .int(\.data.workers),
             "prefetch": .int(\.data.prefetch),
-            "on_bad_clip": .string(\.data.onBadClip),
+            "on_bad_clip": .choice(\.data.onBadClip),
             "synth_if_missing": .bool(\.data.synthIfMissing),
         ],
         "frontend": frontend,
@@ -130,14 +138,14 @@ enum ConfigSchema {
             "logit_scale_max": .float(\.loss.logitScaleMax),
         ],
         "optim": [
-            "optimizer": .string(\.optim.optimizer),
+            "optimizer": .choice(\.optim.optimizer),
             "lr": .float(\.optim.lr),
             "weight_decay": .float(\.optim.weightDecay),
             "betas": .floats(\.optim.betas),
             "eps": .float(\.optim.eps),
             "momentum": .float(\.optim.momentum),
             "warmup_steps": .int(\.optim.warmupSteps),
-            "schedule": .string(\.optim.schedule),
+            "schedule": .choice(\.optim.schedule),
             "min_lr": .float(\.optim.minLR),
             "cycle_steps": .int(\.optim.cycleSteps),
             "cycle_mult": .int(\.optim.cycleMult),
@@ -159,38 +167,34 @@ enum ConfigSchema {
         ],
     ]
 
-    /// `[frontend]` keys (snake_case) → `FrontEndConfig` fields.
-    static let frontend: [String: ConfigField] = [
-        "sample_rate": .int(\.frontend.sampleRate),
-        "n_fft": .int(\.frontend.nFFT),
-        "win_length": .int(\.frontend.winLength),
-        "hop_length": .int(\.frontend.hopLength),
-        "n_mels": .int(\.frontend.nMels),
-        "fmin": .float(\.frontend.fmin),
-        "fmax": .float(\.frontend.fmax),
-        "mel_scale": .string(\.frontend.melScale),
-        "mel_norm": .string(\.frontend.melNorm),
-        "clip_samples": .int(\.frontend.clipSamples),
-        "pad": .string(\.frontend.pad),
-        "fold": .bool(\.frontend.fold),
-        "image_height": .int(\.frontend.imageHeight),
-        "image_width": .int(\.frontend.imageWidth),
-        "norm_mean": .float(\.frontend.normMean),
-        "norm_std": .float(\.frontend.normStd),
-        "freq_masks": .int(\.frontend.freqMasks),
-        "freq_max_fraction": .float(\.frontend.freqMaxFraction),
-        "time_masks": .int(\.frontend.timeMasks),
-        "time_max_fraction": .float(\.frontend.timeMaxFraction),
-        "time_warp": .int(\.frontend.timeWarp),
+    /// The one table of `[frontend]` keys: config key (snake_case), `FrontEndConfig` field, type.
+    static let frontendTable: [(key: String, field: String, ConfigField)] = [
+        ("sample_rate", "sampleRate", .int(\.frontend.sampleRate)),
+        ("n_fft", "nFFT", .int(\.frontend.nFFT)),
+        ("win_length", "winLength", .int(\.frontend.winLength)),
+        ("hop_length", "hopLength", .int(\.frontend.hopLength)),
+        ("n_mels", "nMels", .int(\.frontend.nMels)),
+        ("fmin", "fmin", .float(\.frontend.fmin)),
+        ("fmax", "fmax", .float(\.frontend.fmax)),
+        ("mel_scale", "melScale", .choice(\.frontend.melScale)),
+        ("mel_norm", "melNorm", .choice(\.frontend.melNorm)),
+        ("clip_samples", "clipSamples", .int(\.frontend.clipSamples)),
+        ("pad", "pad", .choice(\.frontend.pad)),
+        ("fold", "fold", .bool(\.frontend.fold)),
+        ("image_height", "imageHeight", .int(\.frontend.imageHeight)),
+        ("image_width", "imageWidth", .int(\.frontend.imageWidth)),
+        ("norm_mean", "normMean", .float(\.frontend.normMean)),
+        ("norm_std", "normStd", .float(\.frontend.normStd)),
+        ("freq_masks", "freqMasks", .int(\.frontend.freqMasks)),
+        ("freq_max_fraction", "freqMaxFraction", .float(\.frontend.freqMaxFraction)),
+        ("time_masks", "timeMasks", .int(\.frontend.timeMasks)),
+        ("time_max_fraction", "timeMaxFraction", .float(\.frontend.timeMaxFraction)),
+        ("time_warp", "timeWarp", .int(\.frontend.timeWarp)),
     ]
 
+    /// `[frontend]` keys → their fields.
+    static let frontend = Dictionary(uniqueKeysWithValues: frontendTable.map { ($0.key, $0.2) })
+
     /// `FrontEndConfig` field name → config key, for its validation errors.
-    static let frontendNames: [String: String] = [
-        "sampleRate": "sample_rate", "nFFT": "n_fft", "winLength": "win_length", "hopLength": "hop_length",
-        "nMels": "n_mels", "fmin": "fmin", "fmax": "fmax", "melScale": "mel_scale", "melNorm": "mel_norm",
-        "clipSamples": "clip_samples", "pad": "pad", "fold": "fold", "imageHeight": "image_height",
-        "imageWidth": "image_width", "normMean": "norm_mean", "normStd": "norm_std", "freqMasks": "freq_masks",
-        "freqMaxFraction": "freq_max_fraction", "timeMasks": "time_masks", "timeMaxFraction": "time_max_fraction",
-        "timeWarp": "time_warp",
-    ]
+    static let frontendNames = Dictionary(uniqueKeysWithValues: frontendTable.map { ($0.field, $0.key) })
 }

@@ -48,7 +48,7 @@ public enum EvalShards {
             let (si, r) = rowOf[i]
             let wave = try shards[si].waveforms(start: r, rows: 1)
             guard wave.count == samples else { throw DataError(file: shards[si].path, dataset: "waveform", index: r, reason: "short read") }
-            let x = wave.map { Float($0) * (1 / 32768) }
+            let x = PCM16.decode(wave)
             return target == rate ? x : Resampler.resample(x, from: rate, to: target)
         }
         set.text = text

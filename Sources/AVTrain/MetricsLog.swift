@@ -1,4 +1,5 @@
 import Foundation
+import AVFiles
 import AVSafetensors
 #if canImport(Glibc)
 import Glibc

@@ -63,6 +63,14 @@ public final class SGD: Optimizer {
     }
 }
 
+/// The optimiser of `[optim] optimizer`.
+public enum OptimizerKind: String, Sendable, CaseIterable, Codable {
+    /// AdamW (decoupled weight decay), as torch.optim.AdamW.
+    case adamw
+    /// SGD with momentum and coupled weight decay, as torch.optim.SGD.
+    case sgd
+}
+
 /// Learning rate at a step: linear warmup from 0 over `warmupSteps`, then one of
 /// - `cosine`: cosine decay from `peak` to `minLR` at `totalSteps`;
 /// - `cyclic`: cosine annealing with warm restarts (SGDR; the seed paper's "cosine cyclic"
@@ -72,7 +80,7 @@ public final class SGD: Optimizer {
 /// - `step`: `peak · decayFactor^⌊(step − warmup) / decaySteps⌋`, floored at `minLR`;
 /// - `constant`: `peak`.
 public struct LRSchedule: Sendable, Equatable {
-    public enum Kind: String, Sendable, CaseIterable { case cosine, cyclic, linear, step, constant }
+    public enum Kind: String, Sendable, CaseIterable, Codable { case cosine, cyclic, linear, step, constant }
     public var kind: Kind
     public var peak: Float
     public var minLR: Float

@@ -1,4 +1,5 @@
 import Foundation
+import AVFiles
 import AVTensor
 import AVSafetensors
 import AVEval

@@ -2,6 +2,7 @@ import Foundation
 import AVAudio
 import AVLoss
 import AVModel
+import AVData
 
 /// Everything a training run is configured by (SPEC §6), read from a TOML file by `TrainConfig.load`.
 /// Sections and keys are the snake_case names below; see Launch/demo.toml for a commented example.
@@ -39,8 +40,8 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         public var workers = 2
         /// `prefetch`: batches prepared ahead.
         public var prefetch = 3
-        /// `on_bad_clip`: "stop" or "skip".
-        public var onBadClip = "stop"
+        /// `on_bad_clip`: stop, or skip (report the clip and go on).
+        public var onBadClip = BadClipPolicy.stop
         /// `synth_if_missing`: build the demo dataset (`avtool data synth` defaults) into the
         /// manifest's grandparent folder when the manifest does not exist (demo configs only).
         public var synthIfMissing = false
@@ -98,8 +99,8 @@ public struct TrainConfig: Codable, Equatable, Sendable {
 
     /// `[optim]`: optimiser and schedule.
     public struct Optim: Codable, Equatable, Sendable {
-        /// `optimizer`: "adamw" or "sgd" (momentum, coupled weight decay as torch.optim.SGD).
-        public var optimizer = "adamw"
+        /// `optimizer`: adamw, or sgd (momentum, coupled weight decay as torch.optim.SGD).
+        public var optimizer = OptimizerKind.adamw
         /// `lr`: peak learning rate.
         public var lr: Float = 1e-4
         public var weightDecay: Float = 0.05
@@ -112,7 +113,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         /// `schedule`: "cosine" (to min_lr at the last step), "cyclic" (cosine with warm restarts
         /// every `cycle_steps`, each cycle `cycle_mult` × longer), "linear", "step" (× `decay_factor`
         /// every `decay_steps`) or "constant".
-        public var schedule = "cosine"
+        public var schedule = LRSchedule.Kind.cosine
         public var minLR: Float = 0
         public var cycleSteps = 1000
         public var cycleMult = 1
@@ -320,7 +321,6 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         try check((0...65_536).contains(model.embeddingDim), "model.embedding_dim", "must be in 0...65536 (0 = the data's D), got \(model.embeddingDim)")
         try check((1...256).contains(data.workers), "data.workers", "must be in 1...256, got \(data.workers)")
         try check((1...64).contains(data.prefetch), "data.prefetch", "must be in 1...64, got \(data.prefetch)")
-        try check(["stop", "skip"].contains(data.onBadClip), "data.on_bad_clip", "must be \"stop\" or \"skip\", got \"\(data.onBadClip)\"")
         try check(!data.trainManifest.isEmpty, "data.train_manifest", "must name a manifest.json")
         if data.synthIfMissing {
             // The demo set is only ever written where the demo set belongs: …/demo/train/manifest.json.
@@ -348,7 +348,6 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         }
         try check((0...(1 << 40)).contains(loss.alphaRampSteps), "loss.alpha_ramp_steps", "must be in 0...2^40, got \(loss.alphaRampSteps)")
         try check(loss.logitScaleMax > 0 && loss.logitScaleMax.isFinite, "loss.logit_scale_max", "must be positive, got \(loss.logitScaleMax)")
-        try check(["adamw", "sgd"].contains(optim.optimizer), "optim.optimizer", "must be \"adamw\" or \"sgd\", got \"\(optim.optimizer)\"")
         try check(optim.lr > 0 && optim.lr.isFinite, "optim.lr", "must be positive, got \(optim.lr)")
         try check(optim.weightDecay >= 0 && optim.weightDecay.isFinite, "optim.weight_decay", "must be ≥ 0, got \(optim.weightDecay)")
         try check(optim.betas.count == 2 && optim.betas.allSatisfy { (0..<1).contains($0) }, "optim.betas",
@@ -356,8 +355,6 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         try check(optim.eps > 0 && optim.eps.isFinite, "optim.eps", "must be positive and finite, got \(optim.eps)")
         try check((0..<1).contains(optim.momentum), "optim.momentum", "must be in [0, 1), got \(optim.momentum)")
         try check(optim.warmupSteps >= 0, "optim.warmup_steps", "must be ≥ 0, got \(optim.warmupSteps)")
-        try check(LRSchedule.Kind(rawValue: optim.schedule) != nil, "optim.schedule",
-                  "must be one of \(LRSchedule.Kind.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(optim.schedule)\"")
         try check((1...(1 << 40)).contains(optim.cycleSteps), "optim.cycle_steps", "must be in 1...2^40, got \(optim.cycleSteps)")
         try check((1...64).contains(optim.cycleMult), "optim.cycle_mult", "must be in 1...64, got \(optim.cycleMult)")
         try check((1...(1 << 40)).contains(optim.decaySteps), "optim.decay_steps", "must be in 1...2^40, got \(optim.decaySteps)")

@@ -3,17 +3,15 @@ import AVTensor
 import AVEval
 import AVDist
 
-/// What `avtrain` was asked to do (its command line, parsed by the executable).
-public struct TrainOptions: Equatable, Sendable {
-    public var configPath = ""
-    public var overrides: [String] = []
-    /// nil: start fresh; "latest": the newest valid checkpoint in out_dir (fresh if none); else a path.
-    public var resume: String?
+/// Where a run's weights come from.
+public enum RunStart: Equatable, Sendable {
+    /// Fresh initialisation from the config's seed.
+    case fresh
+    /// Continue a run from a checkpoint path, or `nil` for the newest valid one in out_dir
+    /// (fresh if there is none).
+    case resume(String?)
     /// Start from these weights (checkpoint, run folder or export) with a fresh optimiser.
-    public var initFrom: String?
-    /// Validate config, data and out_dir, print the plan, train nothing.
-    public var dryRun = false
-    public init() {}
+    case initialize(from: String)
 }
 
 /// One rank's whole job: config → threads → out_dir claimed → trainer → init/resume → run.
@@ -26,32 +24,34 @@ public enum TrainJob {
     }
 
     /// Why the run cannot find its training data (nil when the manifest exists, or when
-    /// `synth_if_missing` will build the demo set there): where the data is expected and how to
-    /// make it. Checked before MPI starts, so that rank 0 alone says it.
+    /// `synth_if_missing` lets the executable build the demo set there): where the data is
+    /// expected and how to make it. Checked before MPI starts, so that rank 0 alone says it.
     public static func missingDataMessage(_ config: TrainConfig) -> String? {
         let path = config.data.trainManifest
         if FileManager.default.fileExists(atPath: path) || config.data.synthIfMissing { return nil }
-        return "training data not found: [data] train_manifest = \(path) does not exist. Make it with "
+        return missingDataText(path)
+    }
+
+    static func missingDataText(_ path: String) -> String {
+        "training data not found: [data] train_manifest = \(path) does not exist. Make it with "
             + "`avtool data pack --csv … --text … --image … --out \((path as NSString).deletingLastPathComponent)` (Datasets/README.md: "
             + "CLIP embeddings with Datasets/clip_embeddings.py, then pack), or try the demo: Launch/demo.sh"
     }
 
-    /// Runs the job on `comm` with an already loaded `config`; returns the trainer (for tests).
-    /// Rank 0 claims out_dir (writable, not in use) before anything else, and releases it at the end.
+    /// Runs the job on `comm` with a loaded `config`; returns the trainer (for tests). With
+    /// `dryRun`, checks config, data and out_dir, prints the plan and trains nothing. Rank 0
+    /// claims out_dir (writable, not in use) before anything else, and releases it at the end.
     @discardableResult
-    public static func run(_ options: TrainOptions, config given: TrainConfig, comm: Communicator,
+    public static func run(config given: TrainConfig, start: RunStart = .fresh, dryRun: Bool = false, comm: Communicator,
                            log: ((String) -> Void)? = nil) throws -> Trainer {
         let say = log ?? { print($0); fflush(stdout) }
         let config = try given.resolved(worldSize: comm.size)
-        guard options.resume == nil || options.initFrom == nil else {
-            throw TrainError("--resume continues a run, --init starts a new one from weights: give one of them")
-        }
         Threads.set(threads(config: config, worldSize: comm.size))
         let runDir = comm.rank == 0 ? try RunDirectory(path: config.train.outDir, log: say) : nil
         defer { runDir?.release() }
         let trainer = try Trainer(config: config, comm: comm)
         trainer.log = say
-        if options.dryRun {
+        if dryRun {
             if comm.rank == 0 {
                 say(trainer.plan)
                 say("dry run: config, data (\(trainer.loader.shards.manifest.path), \(trainer.loader.shards.manifest.clips) clips) "
@@ -59,13 +59,13 @@ public enum TrainJob {
             }
             return trainer
         }
-        if let i = options.initFrom {
+        switch start {
+        case .fresh: break
+        case .initialize(let i):
             try trainer.initialize(from: i)
             if comm.rank == 0 { say("initialised the encoder from \(i) (fresh optimiser, step 0)") }
-        }
-        if let r = options.resume {
-            let path = r == "latest" ? trainer.latestValidCheckpoint() : r
-            if let path {
+        case .resume(let r):
+            if let path = r ?? trainer.latestValidCheckpoint() {
                 try trainer.restore(from: path)
                 if comm.rank == 0 {
                     say("resumed from \(path) at step \(trainer.step)")
@@ -85,11 +85,5 @@ public enum TrainJob {
             say(try trainer.writeSummary(status: "done"))
         }
         return trainer
-    }
-
-    /// As above, loading the config from `options` first.
-    @discardableResult
-    public static func run(_ options: TrainOptions, comm: Communicator, log: ((String) -> Void)? = nil) throws -> Trainer {
-        try run(options, config: try TrainConfig.load(path: options.configPath, overrides: options.overrides), comm: comm, log: log)
     }
 }

@@ -56,8 +56,10 @@ public final class Trainer {
     public internal(set) var step = 0
     public internal(set) var skippedSteps = 0
     var consecutiveBad = 0
-    /// Every step's metrics (all ranks).
+    /// The most recent steps' metrics (all ranks): at least the last `historyLimit` steps, at most
+    /// twice that, so a long run's memory stays bounded (metrics.jsonl keeps every logged step).
     public private(set) var history: [StepMetrics] = []
+    public var historyLimit = 1000
     /// Where rank 0's progress lines go.
     public var log: (String) -> Void = { print($0); fflush(stdout) }
     let useAugmented: Bool
@@ -82,7 +84,7 @@ public final class Trainer {
     public init(config: TrainConfig, comm: Communicator) throws {
         self.config = config
         self.comm = comm
-        let manifest = try Trainer.prepareData(config, comm: comm)
+        let manifest = try Trainer.loadManifest(config)
         let layout = manifest.layout
         if layout.sampleRate != config.frontend.sampleRate {
             throw ConfigError(location: config.origins["frontend.sample_rate"] ?? "default", key: "frontend.sample_rate",
@@ -101,7 +103,7 @@ public final class Trainer {
                               + "exceeds the \(manifest.clips) clips of \(manifest.path): no step could be filled")
         }
         var opts = LoaderOptions(training: true, workers: config.data.workers, prefetchBatches: config.data.prefetch,
-                                 onBadClip: config.data.onBadClip == "skip" ? .skip : .stop)
+                                 onBadClip: config.data.onBadClip)
         opts.log = { fputs("rank \(comm.rank): \($0)\n", stderr) }
         loader = try ShardedLoader(manifest: manifest, rank: comm.rank, worldSize: comm.size, batchPerRank: config.data.batchPerRank,
                                    seed: UInt64(config.train.seed), featurizer: try LogMelFeaturizer(config.frontend), options: opts)
@@ -132,7 +134,7 @@ public final class Trainer {
 
         let o = config.optim
         func make(_ count: Int, _ wd: Float) -> Optimizer {
-            o.optimizer == "sgd" ? SGD(count: count, lr: o.lr, momentum: o.momentum, weightDecay: wd)
+            o.optimizer == .sgd ? SGD(count: count, lr: o.lr, momentum: o.momentum, weightDecay: wd)
                 : AdamW(count: count, lr: o.lr, beta1: o.betas[0], beta2: o.betas[1], eps: o.eps, weightDecay: wd)
         }
         optimizer = make(model.params.count, o.weightDecay)
@@ -142,7 +144,7 @@ public final class Trainer {
             throw configError("train.epochs", "\(config.train.epochs) epochs × \(loader.batchesPerEpoch) steps is more than 2^40 steps")
         }
         totalSteps = config.train.steps > 0 ? config.train.steps : epochSteps
-        var s = LRSchedule(kind: LRSchedule.Kind(rawValue: o.schedule) ?? .cosine, peak: o.lr, minLR: o.minLR,
+        var s = LRSchedule(kind: o.schedule, peak: o.lr, minLR: o.minLR,
                            warmupSteps: o.warmupSteps, totalSteps: totalSteps)
         s.cycleSteps = o.cycleSteps; s.cycleMult = o.cycleMult; s.decaySteps = o.decaySteps; s.decayFactor = o.decayFactor
         schedule = s
@@ -163,17 +165,11 @@ public final class Trainer {
         return (best, last)
     }
 
-    /// Loads the training manifest; with `synth_if_missing`, rank 0 first builds the demo set.
-    static func prepareData(_ config: TrainConfig, comm: Communicator) throws -> Manifest {
+    /// Loads the training manifest, saying where the data is expected and how to make it when it is missing.
+    static func loadManifest(_ config: TrainConfig) throws -> Manifest {
         let path = config.data.trainManifest
         if !FileManager.default.fileExists(atPath: path) {
-            if let missing = TrainJob.missingDataMessage(config) { throw TrainError(missing) }
-            let root = URL(fileURLWithPath: path).deletingLastPathComponent().deletingLastPathComponent().path
-            if comm.rank == 0 {
-                fputs("avtrain: \(path) is missing; synthesising the demo dataset into \(root) (avtool data synth defaults)\n", stderr)
-                _ = try DemoDataset.make(in: root, config: DemoConfig())
-            }
-            try comm.barrier()
+            throw TrainError(TrainJob.missingDataText(path))
         }
         return try Manifest.load(path)
     }
@@ -269,7 +265,7 @@ public final class Trainer {
             if comm.rank == 0 {
                 log("step \(step): skipped (loss \(res.total), gradient norm \(norm) not finite); \(consecutiveBad) in a row, \(skippedSteps) in all")
             }
-            history.append(m)
+            record(m)
             if consecutiveBad >= config.train.maxBadSteps {
                 throw TrainError("\(consecutiveBad) consecutive steps with a non-finite loss or gradient (max_bad_steps = \(config.train.maxBadSteps)); stopping at step \(step)")
             }
@@ -294,8 +290,13 @@ public final class Trainer {
         logitScale.values.ptr[0] = min(max(logitScale.values.ptr[0], 0), config.loss.logitScaleMax)
         if let ema { Trainer.emaUpdate(ema.params.values.ptr, toward: model.params.values.ptr, count: model.params.count,
                                        momentum: config.loss.emaMomentum(at: step, of: totalSteps)) }
-        history.append(m)
+        record(m)
         return m
+    }
+
+    func record(_ m: StepMetrics) {
+        history.append(m)
+        if history.count >= 2 * max(1, historyLimit) { history.removeFirst(history.count - max(1, historyLimit)) }
     }
 
     static func mib(_ bytes: Int) -> Int { (bytes + (1 << 20) - 1) >> 20 }

@@ -9,8 +9,6 @@ static inline hid_t avh5_native_double(void) { return H5T_NATIVE_DOUBLE; }
 static inline hid_t avh5_native_int16(void) { return H5T_NATIVE_INT16; }
 static inline hid_t avh5_native_int32(void) { return H5T_NATIVE_INT32; }
 static inline hid_t avh5_native_int64(void) { return H5T_NATIVE_INT64; }
-static inline hid_t avh5_native_uint8(void) { return H5T_NATIVE_UINT8; }
-static inline hid_t avh5_native_hbool(void) { return H5T_NATIVE_HBOOL; }
 static inline hid_t avh5_ieee_f16le(void) {
     // IEEE half precision little-endian, built from float32 (HDF5 1.10 has no predefined f16).
     hid_t t = H5Tcopy(H5T_IEEE_F32LE);
@@ -35,20 +33,13 @@ static inline hid_t avh5_std_i32le(void) { return H5T_STD_I32LE; }
 static inline hid_t avh5_std_i64le(void) { return H5T_STD_I64LE; }
 static inline hid_t avh5_ieee_f32le(void) { return H5T_IEEE_F32LE; }
 static inline hid_t avh5_ieee_f64le(void) { return H5T_IEEE_F64LE; }
-static inline hid_t avh5_std_b8le(void) { return H5T_STD_B8LE; }
 static inline hid_t avh5_std_u8le(void) { return H5T_STD_U8LE; }
 static inline hid_t avh5_p_default(void) { return H5P_DEFAULT; }
 static inline hid_t avh5_p_dataset_create(void) { return H5P_DATASET_CREATE; }
-static inline hid_t avh5_p_dataset_access(void) { return H5P_DATASET_ACCESS; }
-static inline hid_t avh5_p_file_access(void) { return H5P_FILE_ACCESS; }
-static inline hid_t avh5_s_all(void) { return H5S_ALL; }
-static inline hid_t avh5_s_scalar_kind(void) { return H5S_SCALAR; }
 static inline unsigned avh5_f_acc_rdonly(void) { return H5F_ACC_RDONLY; }
 static inline unsigned avh5_f_acc_rdwr(void) { return H5F_ACC_RDWR; }
 static inline unsigned avh5_f_acc_trunc(void) { return H5F_ACC_TRUNC; }
-static inline unsigned avh5_f_acc_excl(void) { return H5F_ACC_EXCL; }
 static inline H5S_seloper_t avh5_select_set(void) { return H5S_SELECT_SET; }
-static inline hsize_t avh5_unlimited(void) { return H5S_UNLIMITED; }
 /// Silence HDF5's automatic error-stack printing; errors are turned into Swift errors instead.
 static inline void avh5_silence_errors(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
 static inline int avh5_version(unsigned *maj, unsigned *min, unsigned *rel) { return H5get_libversion(maj, min, rel); }

@@ -5,15 +5,10 @@
 #include <mpi.h>
 
 static inline MPI_Comm avmpi_comm_world(void) { return MPI_COMM_WORLD; }
-static inline MPI_Comm avmpi_comm_null(void) { return MPI_COMM_NULL; }
 static inline MPI_Datatype avmpi_float(void) { return MPI_FLOAT; }
 static inline MPI_Datatype avmpi_double(void) { return MPI_DOUBLE; }
-static inline MPI_Datatype avmpi_int32(void) { return MPI_INT32_T; }
-static inline MPI_Datatype avmpi_int64(void) { return MPI_INT64_T; }
-static inline MPI_Datatype avmpi_byte(void) { return MPI_BYTE; }
 static inline MPI_Op avmpi_sum(void) { return MPI_SUM; }
 static inline MPI_Op avmpi_max(void) { return MPI_MAX; }
-static inline MPI_Op avmpi_min(void) { return MPI_MIN; }
 static inline void *avmpi_in_place(void) { return MPI_IN_PLACE; }
 static inline MPI_Errhandler avmpi_errors_return(void) { return MPI_ERRORS_RETURN; }
 static inline int avmpi_success(void) { return MPI_SUCCESS; }

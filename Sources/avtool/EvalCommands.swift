@@ -1,4 +1,5 @@
 import Foundation
+import AVFiles
 import ArgumentParser
 import AVTensor
 import AVSafetensors

@@ -15,11 +15,11 @@ struct SelfTestMPI: ParsableCommand {
     @Option(help: "Floats to reduce.") var count = 1000
 
     func run() throws {
-        try MPIRuntime.initialize()
+        let comm = try MPICommunicator()
         defer { MPIRuntime.finalize() }
-        let rank = MPIRuntime.worldRank, size = MPIRuntime.worldSize
+        let rank = comm.rank, size = comm.size
         var buf = (0..<count).map { Float((rank + 1) * ($0 % 7 + 1)) }
-        try buf.withUnsafeMutableBufferPointer { try MPIRuntime.allReduceSum($0.baseAddress!, count: count) }
+        try buf.withUnsafeMutableBufferPointer { try comm.allReduceSumRaw($0.baseAddress!, count: count) }
         let ranksSum = Float(size * (size + 1) / 2)
         let bad = (0..<count).first { buf[$0] != ranksSum * Float($0 % 7 + 1) }
         if let bad {

@@ -4,6 +4,7 @@ import AVTensor
 import AVDist
 import AVMPI
 import AVTrain
+import AVData
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -60,17 +61,13 @@ do {
     }
     exit(code == .success ? 0 : 2)
 }
-var options = TrainOptions()
-options.configPath = command.config
-options.overrides = command.set
-options.resume = command.resume
-options.initFrom = command.initFrom
-options.dryRun = command.dryRun
+let start: RunStart = command.initFrom.map { .initialize(from: $0) }
+    ?? command.resume.map { .resume($0 == "latest" ? nil : $0) } ?? .fresh
 
 /// The config is read before MPI starts: every rank reads the same file, so on an error rank 0
 /// prints it once and every rank exits with status 1 (no MPI_Abort, no N copies of the message).
 let config: TrainConfig
-do { config = try TrainConfig.load(path: options.configPath, overrides: options.overrides) } catch {
+do { config = try TrainConfig.load(path: command.config, overrides: command.set) } catch {
     if isRankZero { fputs("avtrain: \(error)\n", stderr) }
     exit(1)
 }
@@ -91,10 +88,24 @@ if let tasks = env["SLURM_NTASKS"].flatMap(Int.init), tasks > 1, env["SLURM_PROC
 }
 StopRequest.install()
 
+/// With `[data] synth_if_missing` and no training data yet, rank 0 builds the demo set where the
+/// manifest is expected (avtool data synth defaults) while the other ranks wait.
+func synthesiseDemoDataIfMissing(_ comm: Communicator) throws {
+    let path = config.data.trainManifest
+    guard config.data.synthIfMissing, !FileManager.default.fileExists(atPath: path) else { return }
+    let root = URL(fileURLWithPath: path).deletingLastPathComponent().deletingLastPathComponent().path
+    if comm.rank == 0 {
+        fputs("avtrain: \(path) is missing; synthesising the demo dataset into \(root) (avtool data synth defaults)\n", stderr)
+        _ = try DemoDataset.make(in: root, config: DemoConfig())
+    }
+    try comm.barrier()
+}
+
 /// Runs the job; a stop on a signal is not a failure of the job (status 3, checkpoint written).
 func job(_ comm: Communicator) throws -> Int32 {
     do {
-        try TrainJob.run(options, config: config, comm: comm)
+        try synthesiseDemoDataIfMissing(comm)
+        try TrainJob.run(config: config, start: start, dryRun: command.dryRun, comm: comm)
         return 0
     } catch let s as TrainStopped {
         if comm.rank == 0 { print("avtrain: \(s)") }

@@ -12,7 +12,7 @@ final class AudioDecoderTests: XCTestCase {
     ]
 
     func tone(_ n: Int, rate: Int, hz: Float, amp: Float = 0.5) -> [Float] {
-        (0..<n).map { amp * sinf(2 * .pi * hz * Float($0) / Float(rate)) }
+        TestSupport.tone(count: n, rate: rate, hz: Double(hz), amp: Double(amp))
     }
 
     func interleave(_ chans: [[Float]]) -> [Float] {
@@ -146,28 +146,5 @@ final class AudioDecoderTests: XCTestCase {
         for i in 0..<4 { bytes[data + 4 + i] = 0xFF }
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         XCTAssertEqual(try AudioDecoder.load(path, sampleRate: 16000).count, 1600)
-    }
-
-    /// A batch skips and reports bad files and keeps the good ones in order.
-    func testBatchSkipsAndReportsBadFiles() throws {
-        let dir = TestSupport.tempDir()
-        var paths = [String]()
-        for i in 0..<6 {
-            let path = dir.appendingPathComponent("f\(i).wav").path
-            if i % 3 == 1 {
-                try "junk \(i)".write(toFile: path, atomically: true, encoding: .utf8)
-            } else {
-                try AudioFile.write(path, samples: tone(1000 + i, rate: 8000, hz: 200), sampleRate: 8000, format: .wav16)
-            }
-            paths.append(path)
-        }
-        paths.append(dir.appendingPathComponent("nope.wav").path)
-        for threads in [1, 3] {
-            let batch = AudioDecoder.loadAll(paths, sampleRate: 16000, threads: threads)
-            XCTAssertEqual(batch.results.map(\.file), [paths[0], paths[2], paths[3], paths[5]])
-            XCTAssertEqual(batch.results.map(\.value.count), [2000, 2004, 2006, 2010])
-            XCTAssertEqual(batch.failures.map(\.file), [paths[1], paths[4], paths[6]])
-            for f in batch.failures { XCTAssertTrue("\(f.error)".contains(f.file)) }
-        }
     }
 }

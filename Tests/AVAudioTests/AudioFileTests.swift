@@ -5,7 +5,7 @@ import TestSupport
 /// libsndfile smoke tests: encode/decode round trips and clear errors.
 final class AudioFileTests: XCTestCase {
     func tone(_ n: Int, rate: Int, hz: Float = 440, amp: Float = 0.5) -> [Float] {
-        (0..<n).map { amp * sinf(2 * .pi * hz * Float($0) / Float(rate)) }
+        TestSupport.tone(count: n, rate: rate, hz: Double(hz), amp: Double(amp))
     }
 
     func testWav16RoundTrip() throws {

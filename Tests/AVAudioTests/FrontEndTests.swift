@@ -30,10 +30,7 @@ final class FrontEndTests: XCTestCase {
         bad("nMels") { $0.nMels = 0 }
         bad("fmin") { $0.fmin = -1 }
         bad("fmax") { $0.fmax = 9000 }
-        bad("melScale") { $0.melScale = "bark" }
-        bad("melNorm") { $0.melNorm = "l2" }
         bad("clipSamples") { $0.clipSamples = 100 }
-        bad("pad") { $0.pad = "mirror" }
         bad("imageHeight") { $0.imageHeight = 200 }
         bad("imageHeight") { $0.fold = false }
         bad("imageWidth") { $0.imageWidth = 0 }
@@ -47,6 +44,14 @@ final class FrontEndTests: XCTestCase {
                 XCTAssertTrue("\(e)".contains(key))
             }
         }
+        // Choices are enums: a value outside them fails to decode, naming the key and the choices.
+        for (key, value, allowed) in [("melScale", "bark", "\"htk\", \"slaney\""), ("melNorm", "l2", "\"slaney\", \"none\""),
+                                      ("pad", "mirror", "\"zero\", \"repeat\"")] {
+            XCTAssertThrowsError(try JSONDecoder().decode(FrontEndConfig.self, from: Data("{\"\(key)\": \"\(value)\"}".utf8))) { e in
+                XCTAssertEqual((e as? FrontEndConfigError)?.key, key, "\(e)")
+                XCTAssertTrue("\(e)".contains(allowed), "\(e)")
+            }
+        }
     }
 
     func testConfigDecodesPartialJSONWithDefaults() throws {
@@ -54,7 +59,7 @@ final class FrontEndTests: XCTestCase {
         let c = try JSONDecoder().decode(FrontEndConfig.self, from: Data(json.utf8))
         var expected = FrontEndConfig.default16k
         expected.sampleRate = 32000; expected.nFFT = 1024; expected.winLength = 1024; expected.hopLength = 320
-        expected.fmax = 14000; expected.melScale = "slaney"
+        expected.fmax = 14000; expected.melScale = .slaney
         XCTAssertEqual(c, expected)
         let round = try JSONDecoder().decode(FrontEndConfig.self, from: JSONEncoder().encode(c))
         XCTAssertEqual(round, c)
@@ -146,11 +151,11 @@ final class FrontEndTests: XCTestCase {
     func testPaddingModes() throws {
         var c = FrontEndConfig.default16k
         c.clipSamples = 8000; c.fold = false; c.imageHeight = 64; c.imageWidth = 60   // 51 STFT frames
-        c.pad = "zero"
+        c.pad = .zero
         let x = TestSupport.randn(3000, seed: 8, std: 0.3)
         var rng = Rng(seed: 0)
         let zero = try FrontEnd(c).image(waveform: x, training: false, rng: &rng)
-        c.pad = "repeat"
+        c.pad = .repeat
         let rep = try FrontEnd(c).image(waveform: x, training: false, rng: &rng)
         let silence = try FrontEnd(c).silence
         for m in 0..<64 {

@@ -19,8 +19,8 @@ final class MelTests: XCTestCase {
 
     func config(_ s: Settings, samples: Int) -> FrontEndConfig {
         FrontEndConfig(sampleRate: s.sr, nFFT: s.n_fft, winLength: s.win_length, hopLength: s.hop_length,
-                       nMels: s.n_mels, fmin: Float(s.fmin), fmax: Float(s.fmax), melScale: s.htk ? "htk" : "slaney",
-                       melNorm: s.norm == "slaney" ? "slaney" : "none", clipSamples: samples, fold: false,
+                       nMels: s.n_mels, fmin: Float(s.fmin), fmax: Float(s.fmax), melScale: s.htk ? .htk : .slaney,
+                       melNorm: s.norm == "slaney" ? .slaney : .none, clipSamples: samples, fold: false,
                        imageHeight: s.n_mels, imageWidth: 1 + samples / s.hop_length, normMean: 0, normStd: 1)
     }
 

@@ -9,7 +9,7 @@ final class ResamplerTests: XCTestCase {
     static let targetRates = [16000, 32000, 48000]
 
     func tone(_ hz: Double, rate: Int, seconds: Double = 0.5, amp: Double = 0.5) -> [Float] {
-        (0..<Int(Double(rate) * seconds)).map { Float(amp * sin(2 * Double.pi * hz * Double($0) / Double(rate) + 0.3)) }
+        TestSupport.tone(count: Int(Double(rate) * seconds), rate: rate, hz: hz, amp: amp, phase: 0.3)
     }
 
     /// Least-squares fit of a·cos + b·sin at `hz` over y[lo..<hi]: (amplitude, residual rms).

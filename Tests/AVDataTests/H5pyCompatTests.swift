@@ -9,7 +9,7 @@ import AVSafetensors
 /// Skips only when `python3 -c 'import h5py'` fails (CI installs h5py).
 final class H5pyCompatTests: XCTestCase {
     func python(_ script: String, _ args: [String]) throws -> String {
-        try XCTSkipUnless(h5pyAvailable(), "python3 cannot import h5py/numpy: h5py compatibility NOT tested")
+        try XCTSkipUnless(TestSupport.h5pyAvailable, "python3 cannot import h5py/numpy: h5py compatibility NOT tested")
         let dir = TestSupport.tempDir()
         let file = dir.appendingPathComponent("script.py").path
         try script.write(toFile: file, atomically: true, encoding: .utf8)
@@ -141,7 +141,7 @@ final class H5pyCompatTests: XCTestCase {
 /// The class-embedding file written by Datasets/clip_embeddings.py (its own safetensors writer) loads.
 final class ClipScriptTests: XCTestCase {
     func testClassEmbeddingFileFromThePythonScriptLoads() throws {
-        try XCTSkipUnless(h5pyAvailable(), "python3 cannot import numpy/h5py: the script's writer is NOT tested")
+        try XCTSkipUnless(TestSupport.h5pyAvailable, "python3 cannot import numpy/h5py: the script's writer is NOT tested")
         let out = TestSupport.tempDir().appendingPathComponent("ce.safetensors").path
         let script = TestSupport.packageRoot.appendingPathComponent("Datasets").path
         let code = """

@@ -1,6 +1,8 @@
 import Foundation
 import AVTensor
 import AVData
+import AVHDF5
+import CHDF5
 
 /// A real, trivially checkable featurizer: the image is the waveform itself (1 × samples) and the
 /// augmented view is the waveform negated, so tests can compare the delivered audio exactly.
@@ -21,14 +23,9 @@ func smallDemo(seed: UInt64 = 3) -> DemoConfig {
     return c
 }
 
-/// Whether `python3 -c 'import h5py'` works (h5py needs numpy, so numpy is there too).
-func h5pyAvailable() -> Bool {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = ["python3", "-c", "import h5py"]
-    p.standardOutput = FileHandle.nullDevice
-    p.standardError = FileHandle.nullDevice
-    guard (try? p.run()) != nil else { return false }
-    p.waitUntilExit()
-    return p.terminationStatus == 0
+extension H5File {
+    /// Removes the link `name` (for building damaged shards; the library never deletes).
+    func remove(_ name: String) throws {
+        guard H5Ldelete(id, name, 0 /* H5P_DEFAULT */) >= 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path + ":" + name]) }
+    }
 }

@@ -85,7 +85,7 @@ final class HostileDataTests: XCTestCase {
 
     /// A shard whose waveform is declared [32, 2^40] (sparse, never allocated) is refused on open.
     func testSparseHugeWaveformIsRefused() throws {
-        try XCTSkipUnless(h5pyAvailable(), "python3 cannot import h5py: the sparse-shard case is NOT tested")
+        try XCTSkipUnless(TestSupport.h5pyAvailable, "python3 cannot import h5py: the sparse-shard case is NOT tested")
         let dir = TestSupport.tempDir("hostile-sparse").path
         let script = dir + "/make.py"
         try """
@@ -113,7 +113,7 @@ final class HostileDataTests: XCTestCase {
     /// Types HDF5 would convert silently are refused on open: a float `label` (7.7 would become 7),
     /// an int64 `target`; and K = 0 captions.
     func testSilentlyConvertedTypesAreRefused() throws {
-        try XCTSkipUnless(h5pyAvailable(), "python3 cannot import h5py: the mistyped-shard cases are NOT tested")
+        try XCTSkipUnless(TestSupport.h5pyAvailable, "python3 cannot import h5py: the mistyped-shard cases are NOT tested")
         let dir = TestSupport.tempDir("hostile-types").path
         let script = dir + "/make.py"
         try """
@@ -285,7 +285,7 @@ final class HostileShardCorpusTests: XCTestCase {
 
     /// Every dataset missing, mistyped or misshaped (written by h5py): an error naming the file.
     func testDatasetsMissingMistypedMisshaped() throws {
-        try XCTSkipUnless(h5pyAvailable(), "python3 cannot import h5py: the dataset-variant corpus is NOT tested")
+        try XCTSkipUnless(TestSupport.h5pyAvailable, "python3 cannot import h5py: the dataset-variant corpus is NOT tested")
         let dir = TestSupport.tempDir("corpus-h5py").path
         let script = dir + "/make.py"
         try """

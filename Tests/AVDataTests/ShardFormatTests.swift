@@ -52,7 +52,7 @@ final class ShardFormatTests: XCTestCase {
             XCTAssertEqual(try f.dataset(ShardSchema.audioName).typeDescription, "string[9]")
             XCTAssertEqual(try f.dataset(ShardSchema.waveform).chunk, [1, 50])
             XCTAssertEqual(try f.dataset(ShardSchema.textEmbedding).dims, [3, 2, 4])
-            XCTAssertEqual(try f.dataset(ShardSchema.sourceRow).readInt64(), [10, 11, 12])
+            XCTAssertEqual(try f.dataset(ShardSchema.sourceRow).read(as: Int64.self), [10, 11, 12])
             XCTAssertEqual(try f.attribute("clip_samples"), .int(50))
             XCTAssertEqual(try f.attribute("embedding_model"), .string("test-model"))
             XCTAssertNil(try f.attribute("nope"))
@@ -92,6 +92,6 @@ final class ShardFormatTests: XCTestCase {
         XCTAssertEqual(f.attributeNames, ["d", "i", "s", "v"])
         XCTAssertEqual(try f.dataset("names").readStrings(), ["a", "", "long name"])
         XCTAssertEqual(try f.dataset("names").readStrings(start: 2, rows: 1), ["long name"])
-        XCTAssertThrowsError(try f.dataset("names").readFloats())
+        XCTAssertThrowsError(try f.dataset("names").read(as: Float.self))
     }
 }

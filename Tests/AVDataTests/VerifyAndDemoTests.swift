@@ -77,7 +77,7 @@ final class VerifyAndDemoTests: XCTestCase {
         let n = smallDemo().clipSamples
         do {
             let f = try H5File(openAt: s0, writable: true)
-            var row = try f.dataset(ShardSchema.imageEmbedding).readFloats(start: 2, rows: 1); row[3] = .nan
+            var row = try f.dataset(ShardSchema.imageEmbedding).read(as: Float.self, start: 2, rows: 1); row[3] = .nan
             try f.dataset(ShardSchema.imageEmbedding).write(row, start: 2)
             try f.dataset(ShardSchema.textEmbedding).write([Float](repeating: 0, count: 3 * 16), start: 5)
             try f.dataset(ShardSchema.waveform).write([Int16](repeating: 0, count: n), start: 7)

@@ -3,6 +3,7 @@ import Foundation
 import AVTensor
 import AVEval
 import TestSupport
+import RunFixtures
 
 /// Retrieval ranks and ties, the logistic-regression objective and its optimum, zero-shot ranking.
 final class EvalMathTests: XCTestCase {

@@ -1,6 +1,7 @@
 import XCTest
 import Foundation
 import AVTrain
+import TestSupport
 import AVModel
 
 final class TOMLTests: XCTestCase {
@@ -105,10 +106,10 @@ final class TrainConfigTests: XCTestCase {
             out_dir = "runs/x"
             """, file: "c.toml")
         XCTAssertEqual(c.model.preset, "swin-t"); XCTAssertEqual(c.model.window, 4)
-        XCTAssertEqual(c.data.batchPerRank, 8); XCTAssertEqual(c.data.onBadClip, "skip")
+        XCTAssertEqual(c.data.batchPerRank, 8); XCTAssertEqual(c.data.onBadClip, .skip)
         XCTAssertEqual(c.frontend.nMels, 32); XCTAssertEqual(c.frontend.imageHeight, 128); XCTAssertEqual(c.frontend.clipSamples, 40000)
         XCTAssertEqual(c.loss.audioAudio, 0.5); XCTAssertEqual(c.loss.momentumKD, 1); XCTAssertEqual(c.loss.audioText, 1)
-        XCTAssertEqual(c.optim.optimizer, "sgd"); XCTAssertEqual(c.optim.lr, 1); XCTAssertEqual(c.optim.betas, [0.8, 0.99])
+        XCTAssertEqual(c.optim.optimizer, .sgd); XCTAssertEqual(c.optim.lr, 1); XCTAssertEqual(c.optim.betas, [0.8, 0.99])
         XCTAssertEqual(c.train.steps, 100); XCTAssertEqual(c.train.outDir, "runs/x")
         XCTAssertEqual(c.origins["optim.lr"], "c.toml:17")
     }
@@ -180,7 +181,7 @@ final class TrainConfigTests: XCTestCase {
     func testSetOverrides() throws {
         let c = try TrainConfig.parse("[optim]\nlr = 1e-3\n", file: "c.toml",
                                       overrides: ["optim.lr=5e-4", "optim.optimizer=sgd", "train.out_dir=runs/a b", "optim.betas=[0.5, 0.6]"])
-        XCTAssertEqual(c.optim.lr, 5e-4); XCTAssertEqual(c.optim.optimizer, "sgd"); XCTAssertEqual(c.train.outDir, "runs/a b")
+        XCTAssertEqual(c.optim.lr, 5e-4); XCTAssertEqual(c.optim.optimizer, .sgd); XCTAssertEqual(c.train.outDir, "runs/a b")
         XCTAssertEqual(c.optim.betas, [0.5, 0.6]); XCTAssertEqual(c.origins["optim.lr"], "--set")
         XCTAssertEqual(error("", overrides: ["optim.lr"])?.location, "--set")
         XCTAssertEqual(error("", overrides: ["optim.rate=1"])?.key, "optim.rate")
@@ -198,7 +199,7 @@ final class TrainConfigTests: XCTestCase {
     }
 
     func testLaunchConfigsParse() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let root = TestSupport.packageRoot
         for name in ["demo.toml", "swin-b.toml"] {
             XCTAssertNoThrow(try TrainConfig.load(path: root.appendingPathComponent("Launch/\(name)").path), name)
         }

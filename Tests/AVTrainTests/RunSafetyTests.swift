@@ -6,6 +6,7 @@ import AVSafetensors
 import AVEval
 import AVTrain
 import TestSupport
+import RunFixtures
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -23,10 +24,9 @@ final class RunSafetyTests: XCTestCase {
     func bytes(_ path: String) throws -> Data { try Data(contentsOf: URL(fileURLWithPath: path)) }
 
     func run(_ c: TrainConfig, resume: String? = nil) throws -> [String] {
-        var o = TrainOptions()
-        o.resume = resume
         var lines: [String] = []
-        try TrainJob.run(o, config: c, comm: InProcessCommunicator.single()) { lines.append($0) }
+        try TrainJob.run(config: c, start: resume.map { .resume($0 == "latest" ? nil : $0) } ?? .fresh,
+                         comm: InProcessCommunicator.single()) { lines.append($0) }
         return lines
     }
 

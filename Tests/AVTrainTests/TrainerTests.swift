@@ -7,31 +7,23 @@ import AVSafetensors
 import AVEval
 import AVTrain
 import TestSupport
-
-/// A very small synthesized demo set (64 clips of 0.5 s at 8 kHz, D = 16) and a config for the
-/// tiny Swin preset on 32 × 32 log-mel images.
-enum TinyRun {
-    static func data() throws -> String {
-        let dir = TestSupport.tempDir("avtrain-data")
-        var c = DemoConfig()
-        c.classes = 4; c.trainPerClass = 16; c.evalPerClass = 2
-        c.seconds = 0.5; c.sampleRate = 8000; c.dim = 16; c.captions = 2; c.frames = 2; c.shardSize = 32
-        return try DemoDataset.make(in: dir.path, config: c).trainManifestPath
-    }
-
-    static func toml(manifest: String, out: String, extra: String = "") -> String {
-        TestSupport.tinyRunTOML(manifest: manifest, out: out, extra: extra)
-    }
-
-    static func config(manifest: String, out: String, overrides: [String] = []) throws -> TrainConfig {
-        try TrainConfig.parse(toml(manifest: manifest, out: out), file: "tiny.toml", overrides: overrides)
-    }
-
-    static func values(_ t: Trainer) -> [Float] { t.model.params.values.array }
-}
+import RunFixtures
 
 final class TrainerTests: XCTestCase {
     override func setUp() { Threads.set(1) }
+
+    /// The in-memory history keeps only recent steps (between `historyLimit` and twice that).
+    func testHistoryIsBounded() throws {
+        let m = try TinyRun.data(), out = TestSupport.tempDir("avtrain-hist").path
+        let t = try Trainer(config: try TinyRun.config(manifest: m, out: out, overrides: ["train.steps=11"]),
+                            comm: InProcessCommunicator.single())
+        t.log = { _ in }
+        t.historyLimit = 3
+        try t.run()
+        XCTAssertEqual(t.step, 11)
+        XCTAssertTrue((3..<6).contains(t.history.count), "\(t.history.count) steps kept")
+        XCTAssertEqual(t.history.map(\.step), Array((12 - t.history.count)...11))
+    }
 
     /// 40 steps (10 epochs of 4 steps) on the tiny set: the loss falls well below its start.
     func testLossDecreases() throws {

@@ -5,6 +5,12 @@ import Glibc
 import AVTensor
 import AVSafetensors
 
+/// A test needs a built executable that is not there.
+public struct MissingExecutable: Error, CustomStringConvertible {
+    public let path: String
+    public var description: String { "\(path) is not built: run `swift build -c release --build-tests` before `swift test -c release`" }
+}
+
 /// Shared helpers for avtrain's tests: fixture paths, error measures, finite differences.
 public enum TestSupport {
     /// The package root (found from this file's location).
@@ -28,6 +34,33 @@ public enum TestSupport {
         #else
         return Bundle.main.bundleURL.deletingLastPathComponent()
         #endif
+    }
+
+    /// The built executable `name` (avtool, avtrain, avembed) next to the test bundle; a missing
+    /// one fails the test, saying how to build it.
+    public static func executable(_ name: String) throws -> String {
+        let p = productsDir.appendingPathComponent(name).path
+        guard FileManager.default.isExecutableFile(atPath: p) else {
+            throw MissingExecutable(path: p)
+        }
+        return p
+    }
+
+    /// `amp · sin(2π · hz · i / rate + phase)` for i in 0..<count.
+    public static func tone(count: Int, rate: Int, hz: Double, amp: Double = 0.5, phase: Double = 0) -> [Float] {
+        (0..<count).map { Float(amp * sin(2 * Double.pi * hz * Double($0) / Double(rate) + phase)) }
+    }
+
+    /// Whether `python3 -c 'import h5py'` works (h5py needs numpy, so numpy is there too).
+    public static var h5pyAvailable: Bool {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", "-c", "import h5py"]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        guard (try? p.run()) != nil else { return false }
+        p.waitUntilExit()
+        return p.terminationStatus == 0
     }
 
     /// A fresh temporary directory.

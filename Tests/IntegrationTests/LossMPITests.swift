@@ -7,8 +7,7 @@ import TestSupport
 final class LossMPITests: XCTestCase {
     func check(ranks: Int) throws {
         let mpirun = try XCTUnwrap(TestSupport.mpirun, "mpirun not installed (Launch/setup.sh installs openmpi-bin)")
-        let avtool = TestSupport.productsDir.appendingPathComponent("avtool").path
-        XCTAssertTrue(FileManager.default.isExecutableFile(atPath: avtool), "build avtool first: \(avtool)")
+        let avtool = try TestSupport.executable("avtool")
         let (status, out) = try TestSupport.run(mpirun, ["-n", "\(ranks)", "--oversubscribe", avtool, "selftest", "losses",
                                                          "--batch", "16"], env: TestSupport.mpiEnv)
         XCTAssertEqual(status, 0, out)

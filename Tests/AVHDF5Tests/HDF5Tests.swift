@@ -17,14 +17,14 @@ final class HDF5Tests: XCTestCase {
         }
         let f = try H5File(openAt: path)
         XCTAssertEqual(try f.dataset("waveform").dims, [3, 20])
-        XCTAssertEqual(try f.dataset("waveform").readInt16(), wave)
-        XCTAssertEqual(try f.dataset("waveform").readInt16(start: 1, rows: 1), Array(wave[20..<40]))
-        XCTAssertEqual(try f.dataset("emb32").readFloats(), emb)
-        let half = try f.dataset("emb16").readFloats()
+        XCTAssertEqual(try f.dataset("waveform").read(as: Int16.self), wave)
+        XCTAssertEqual(try f.dataset("waveform").read(as: Int16.self, start: 1, rows: 1), Array(wave[20..<40]))
+        XCTAssertEqual(try f.dataset("emb32").read(as: Float.self), emb)
+        let half = try f.dataset("emb16").read(as: Float.self)
         for i in 0..<emb.count { XCTAssertEqual(half[i], emb[i], accuracy: abs(emb[i]) * 1e-3 + 1e-4) }
-        XCTAssertEqual(try f.dataset("label").readInt32(), [4, 0, -2])
+        XCTAssertEqual(try f.dataset("label").read(as: Int32.self), [4, 0, -2])
         XCTAssertThrowsError(try f.dataset("nope")) { XCTAssertTrue("\($0)".contains("nope") && "\($0)".contains(path)) }
-        XCTAssertThrowsError(try f.dataset("label").readInt32(start: 2, rows: 5))
+        XCTAssertThrowsError(try f.dataset("label").read(as: Int32.self, start: 2, rows: 5))
     }
 
     func testNotHDF5IsAClearError() throws {

@@ -6,8 +6,7 @@ import TestSupport
 /// rejects bad options with a clear message.
 final class BenchSwinSmokeTests: XCTestCase {
     func testBenchRunsAndRejectsBadPreset() throws {
-        let avtool = TestSupport.productsDir.appendingPathComponent("avtool").path
-        XCTAssertTrue(FileManager.default.isExecutableFile(atPath: avtool), "build avtool first: \(avtool)")
+        let avtool = try TestSupport.executable("avtool")
         let (status, out) = try TestSupport.run(avtool, ["bench", "swin", "--preset", "tiny", "--batch", "2", "--steps", "1",
                                                          "--threads", "1", "--gemm", "blas,rows"])
         XCTAssertEqual(status, 0, out)

@@ -8,6 +8,7 @@ import AVSafetensors
 import AVEval
 import AVTrain
 import TestSupport
+import RunFixtures
 
 /// Train → checkpoint → export → avembed / zero-shot / probe / retrieval, on tiny data, each
 /// result checked against values computed here by a separate path (the model's own forward).
@@ -23,7 +24,7 @@ final class EvalEndToEndTests: XCTestCase {
     }
 
     func avembedJSON(_ args: [String]) throws -> [(file: String, embedding: [Float])] {
-        let (status, text) = try TestSupport.run(try EvalFixtures.binary("avembed"), args)
+        let (status, text) = try TestSupport.run(try TestSupport.executable("avembed"), args)
         XCTAssertEqual(status, 0, text)
         let start = try XCTUnwrap(text.firstIndex(of: "["), text)
         let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(text[start...].utf8)) as? [[String: Any]])
@@ -118,7 +119,7 @@ final class EvalEndToEndTests: XCTestCase {
     /// the probe writes and then reuses its cache, retrieval reports four directions.
     func testAvtoolEvalCommands() throws {
         let run = try EvalFixtures.train(momentum: false)
-        let avtool = try EvalFixtures.binary("avtool")
+        let avtool = try TestSupport.executable("avtool")
         let us8k = try EvalFixtures.us8k(bad: false)
         let out = TestSupport.tempDir("aveval-out").path
         var (status, text) = try TestSupport.run(avtool, ["eval", "zeroshot", "--checkpoint", run.out, "--dataset", "us8k", "--root", us8k,

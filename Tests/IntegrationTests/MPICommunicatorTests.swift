@@ -5,7 +5,7 @@ import TestSupport
 /// MPICommunicator under a real mpirun: collectives with real values (`avtool selftest
 /// collectives`) and prompt job termination when a rank fails (`avtool selftest abort`).
 final class MPICommunicatorTests: XCTestCase {
-    var avtool: String { TestSupport.productsDir.appendingPathComponent("avtool").path }
+    var avtool: String { get throws { try TestSupport.executable("avtool") } }
 
     func testCollectivesOnTwoAndFourRanks() throws {
         let mpirun = try XCTUnwrap(TestSupport.mpirun, "mpirun not installed")
@@ -27,7 +27,7 @@ final class MPICommunicatorTests: XCTestCase {
         let mpirun = try XCTUnwrap(TestSupport.mpirun, "mpirun not installed")
         let p = Process()
         p.executableURL = URL(fileURLWithPath: mpirun)
-        p.arguments = ["-n", "2", avtool, "selftest", "abort"]
+        p.arguments = ["-n", "2", try avtool, "selftest", "abort"]
         p.environment = ProcessInfo.processInfo.environment.merging(TestSupport.mpiEnv) { $1 }
         let pipe = Pipe()
         p.standardOutput = pipe

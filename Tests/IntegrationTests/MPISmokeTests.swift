@@ -6,8 +6,7 @@ import TestSupport
 final class MPISmokeTests: XCTestCase {
     func testAllreduceUnderMpirun() throws {
         let mpirun = try XCTUnwrap(TestSupport.mpirun, "mpirun not installed (Launch/setup.sh installs openmpi-bin)")
-        let avtool = TestSupport.productsDir.appendingPathComponent("avtool").path
-        XCTAssertTrue(FileManager.default.isExecutableFile(atPath: avtool), "build avtool first: \(avtool)")
+        let avtool = try TestSupport.executable("avtool")
         let (status, out) = try TestSupport.run(mpirun, ["-n", "2", avtool, "selftest", "mpi"], env: TestSupport.mpiEnv)
         XCTAssertEqual(status, 0, out)
         XCTAssertTrue(out.contains("rank 0/2: allreduce ok sum=3.0"), out)
@@ -20,7 +19,7 @@ final class MPISmokeTests: XCTestCase {
 final class BLASReexecTests: XCTestCase {
     func testGenericCoreTriggersReexec() throws {
         guard BLASKernelsProbe.cpuHasAVX2 else { throw XCTSkip("CPU without AVX2: nothing better than generic exists") }
-        let avtool = TestSupport.productsDir.appendingPathComponent("avtool").path
+        let avtool = try TestSupport.executable("avtool")
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "OPENBLAS_CORETYPE")
         env["AVTRAIN_BLAS_ASSUME_GENERIC"] = "1"

@@ -3,10 +3,11 @@ import Foundation
 import AVTrain
 import AVSafetensors
 import TestSupport
+import RunFixtures
 
 /// The built `avtrain` executable: under a real `mpirun -n 2`, alone with --resume, and on a bad config.
 final class AvtrainCommandTests: XCTestCase {
-    var avtrain: String { TestSupport.productsDir.appendingPathComponent("avtrain").path }
+    var avtrain: String { get throws { try TestSupport.executable("avtrain") } }
 
     func writeConfig(extra: String = "") throws -> (config: String, out: String) {
         let dir = TestSupport.tempDir("avtrain-cli")
@@ -18,7 +19,7 @@ final class AvtrainCommandTests: XCTestCase {
 
     func testTwoRanksUnderMpirunThenResume() throws {
         let mpirun = try XCTUnwrap(TestSupport.mpirun, "mpirun not installed (Launch/setup.sh installs openmpi-bin)")
-        XCTAssertTrue(FileManager.default.isExecutableFile(atPath: avtrain), "build avtrain first: \(avtrain)")
+        let avtrain = try avtrain
         let (config, out) = try writeConfig()
         let (status, text) = try TestSupport.run(mpirun, ["-n", "2", avtrain, "--config", config, "--set", "data.batch_per_rank=8",
                                                           "--set", "train.steps=6", "--set", "train.log_every=3"], env: TestSupport.mpiEnv)

@@ -10,14 +10,14 @@ import TestSupport
 
 /// A tiny demo set (4 classes, 0.5 s at 8 kHz, D = 16), a few training steps on it, and official
 /// ESC-50 / UrbanSound8K layout folders with synthesised sounds of the same classes.
-enum EvalFixtures {
-    struct Run {
-        let data: DemoDataset.Output
-        let trainer: Trainer
-        let out: String
+public enum EvalFixtures {
+    public struct Run {
+        public let data: DemoDataset.Output
+        public let trainer: Trainer
+        public let out: String
     }
 
-    static func demoConfig() -> DemoConfig {
+    public static func demoConfig() -> DemoConfig {
         var c = DemoConfig()
         c.classes = 4; c.trainPerClass = 16; c.evalPerClass = 4
         c.seconds = 0.5; c.sampleRate = 8000; c.dim = 16; c.captions = 2; c.frames = 2; c.shardSize = 32
@@ -25,7 +25,7 @@ enum EvalFixtures {
     }
 
     /// TestSupport's tiny run with an EMA teacher (when `momentum`), 8 steps and `[eval]` every 4.
-    static func config(_ d: DemoDataset.Output, out: String, momentum: Bool) throws -> TrainConfig {
+    public static func config(_ d: DemoDataset.Output, out: String, momentum: Bool) throws -> TrainConfig {
         try TrainConfig.parse(TestSupport.tinyRunTOML(manifest: d.trainManifestPath, out: out, extra: """
 
             [eval]
@@ -38,7 +38,7 @@ enum EvalFixtures {
     }
 
     /// Trains 8 steps (with an EMA teacher when `momentum`) and returns the trainer and its data.
-    static func train(momentum: Bool = true) throws -> Run {
+    public static func train(momentum: Bool = true) throws -> Run {
         let data = try DemoDataset.make(in: TestSupport.tempDir("aveval-data").path, config: demoConfig())
         let out = TestSupport.tempDir("aveval-run").path
         let config = try config(data, out: out, momentum: momentum)
@@ -49,16 +49,16 @@ enum EvalFixtures {
     }
 
     /// One synthesised clip of demo class `cls` (`seconds` long at `rate`).
-    static func sound(_ cls: Int, variant: Int, seconds: Double, rate: Int) -> [Float] {
+    public static func sound(_ cls: Int, variant: Int, seconds: Double, rate: Int) -> [Float] {
         var rng = Rng(seed: UInt64(1000 + 17 * cls + variant))
         let n = Int(seconds * Double(rate))
         return DemoSounds.synthesize(cls, u: Float(variant % 5) / 5, gain: 0.7, samples: n, rate: rate, rng: &rng)
     }
 
-    static let names = (0..<4).map(DemoSounds.name)
+    public static let names = (0..<4).map(DemoSounds.name)
 
     /// An ESC-50-layout folder: 4 classes × 5 folds × 1 clip, 5 s at 44.1 kHz mono (as distributed).
-    static func esc50() throws -> String {
+    public static func esc50() throws -> String {
         let root = TestSupport.tempDir("esc50").path
         try FileManager.default.createDirectory(atPath: root + "/meta", withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: root + "/audio", withIntermediateDirectories: true)
@@ -76,7 +76,7 @@ enum EvalFixtures {
 
     /// An UrbanSound8K-layout folder: 4 classes × 3 folds, mixed rates, bit depths and channels,
     /// plus (with `bad`) a corrupt file and a listed file that is missing.
-    static func us8k(bad: Bool) throws -> String {
+    public static func us8k(bad: Bool) throws -> String {
         let root = TestSupport.tempDir("us8k").path
         try FileManager.default.createDirectory(atPath: root + "/metadata", withIntermediateDirectories: true)
         var csv = OfficialLayouts.us8kHeader.joined(separator: ",") + "\r\n"
@@ -103,20 +103,11 @@ enum EvalFixtures {
     }
 
     /// The 8 kHz front-end of these tests and a tiny random encoder for it (32 × 32 → 16).
-    static func tinyEncoder(batch: Int = 2) throws -> (SwinEncoder, FrontEnd) {
+    public static func tinyEncoder(batch: Int = 2) throws -> (SwinEncoder, FrontEnd) {
         let fe = try FrontEnd(FrontEndConfig(sampleRate: 8000, nFFT: 256, winLength: 200, hopLength: 120, nMels: 32, fmax: 4000,
                                              clipSamples: 4000, fold: false, imageHeight: 32, imageWidth: 32))
         var s = SwinConfig.preset("tiny")!
         s.imageSize = [32, 32]; s.embeddingSize = 16
         return (try SwinEncoder(config: s, batch: batch, forwardOnly: true), fe)
-    }
-
-    /// The built executable `name` next to the test bundle (fails with how to build it).
-    static func binary(_ name: String) throws -> String {
-        let p = TestSupport.productsDir.appendingPathComponent(name).path
-        guard FileManager.default.isExecutableFile(atPath: p) else {
-            throw EvalError("\(p) is not built: run `swift build -c release` before `swift test -c release`")
-        }
-        return p
     }
 }

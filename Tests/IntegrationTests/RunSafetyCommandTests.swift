@@ -4,6 +4,7 @@ import AVSafetensors
 import AVEval
 import AVTrain
 import TestSupport
+import RunFixtures
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -11,7 +12,7 @@ import Glibc
 /// The built `avtrain` against signals, concurrent runs, unwritable and full out_dirs, and a
 /// generated set of hostile configs.
 final class RunSafetyCommandTests: XCTestCase {
-    var avtrain: String { TestSupport.productsDir.appendingPathComponent("avtrain").path }
+    var avtrain: String { get throws { try TestSupport.executable("avtrain") } }
 
     func writeConfig(_ out: String, steps: Int, extra: String = "") throws -> String {
         let config = TestSupport.tempDir("avtrain-safety-cfg").appendingPathComponent("tiny.toml").path
@@ -29,7 +30,7 @@ final class RunSafetyCommandTests: XCTestCase {
         let out = TestSupport.tempDir("avtrain-sig").path + "/run"
         let steps = 400
         let config = try writeConfig(out, steps: steps)
-        let args = ["-n", "2", avtrain, "--config", config, "--set", "data.batch_per_rank=8", "--set", "train.threads=1",
+        let args = ["-n", "2", try avtrain, "--config", config, "--set", "data.batch_per_rank=8", "--set", "train.threads=1",
                     "--set", "loss.momentum_kd=0.5", "--set", "train.checkpoint_every=0", "--set", "train.log_every=5"]
         let final = Checkpoints.path(in: out, step: steps)
         var (status, text) = try TestSupport.run(mpirun, args, env: TestSupport.mpiEnv)
