@@ -48,7 +48,8 @@ let package = Package(
         .target(name: "AVMPI", dependencies: ["AVDist", "CMPI"], swiftSettings: fast),
         .target(name: "AVHDF5", dependencies: ["CHDF5"], swiftSettings: fast),
         .target(name: "AVLoss", dependencies: ["AVTensor", "AVDist"], swiftSettings: fast),
-        .target(name: "AVData", dependencies: ["AVTensor", "AVAudio", "AVHDF5", "AVSafetensors", "AVFiles"],
+        .target(name: "AVData", dependencies: ["AVTensor", "AVAudio", "AVHDF5", "AVSafetensors", "AVFiles",
+                                               .product(name: "SwiftCSV", package: "SwiftCSV")],
                 swiftSettings: fast),
         // Evaluation and inference (zero-shot, probe, retrieval, export, embedding): no MPI, no HDF5,
         // so avembed links only BLAS, FFTW and libsndfile.

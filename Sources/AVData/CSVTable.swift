@@ -1,57 +1,58 @@
 import Foundation
+import SwiftCSV
 
-/// A CSV file with a header row (RFC 4180: quoted fields may hold commas, quotes as "", newlines).
+/// A CSV file with a header row, parsed by SwiftCSV (RFC 4180 quoting: fields may hold commas,
+/// newlines and quotes written as `""`; LF, CRLF or CR line ends; a UTF-8 BOM is skipped).
+/// Blank lines are skipped; every other row must have as many fields as the header. Errors name
+/// the file and the line.
 public struct CSVTable: Sendable {
     public let path: String
-    /// Column names and the data rows (every row has as many fields as the header).
+    /// Column names (surrounding spaces trimmed).
     public let header: [String]
+    /// The data rows, each with as many fields as the header.
     public let rows: [[String]]
+    /// The 1-based line of the file on which each row starts (rows may span lines).
+    public let lines: [Int]
 
-    /// Reads and parses `path`; errors name the file and the offending row.
+    /// Reads and parses `path`.
     public init(path: String) throws {
         self.path = path
         guard let data = FileManager.default.contents(atPath: path) else { throw DataError(file: path, reason: "cannot read CSV") }
-        var text = String(decoding: data, as: UTF8.self)
-        if text.hasPrefix("\u{feff}") { text.removeFirst() }                 // a UTF-8 BOM (spreadsheet exports)
-        var all = CSVTable.parse(text)
-        guard !all.isEmpty else { throw DataError(file: path, reason: "CSV is empty (a header row is required)") }
-        header = all.removeFirst().map { $0.trimmingCharacters(in: .whitespaces) }
-        for (i, r) in all.enumerated() where r.count != header.count {
-            throw DataError(file: path, dataset: "row \(i + 2)", reason: "\(r.count) fields, header has \(header.count)")
+        guard var text = String(data: data, encoding: .utf8) else { throw DataError(file: path, reason: "not UTF-8 text") }
+        // SwiftCSV drops a trailing empty field (`a.wav,`) on a last line without a line end.
+        if let last = text.last, !last.isNewline { text.append("\n") }
+        // Records as SwiftCSV reads them, unpadded (its `rows` fill short rows with "" and so hide
+        // missing fields), with the line each starts on (its errors carry no position).
+        var records: [(fields: [String], line: Int)] = []
+        var line = 1
+        do {
+            let csv = try EnumeratedCSV(string: text, delimiter: .comma, loadColumns: false, rowLimit: 0)   // strips a BOM
+            try csv.enumerateAsArray(startAt: 0, rowLimit: nil) { fields in
+                records.append((fields, line))
+                line += 1 + fields.reduce(0) { $0 + $1.reduce(0) { $0 + ($1.isNewline ? 1 : 0) } }
+            }
+        } catch let CSVParseError.quotation(message), let CSVParseError.generic(message) {
+            throw DataError(file: path, reason: "line \(line): bad quoting (\(message)); a field holding a quote must be "
+                                                + "quoted as a whole, with the quote doubled")
         }
-        rows = all
+        // SwiftCSV reads an unclosed quote to the end of the file as one field, silently; every
+        // quote it accepts is one of a pair, so an odd count means an unclosed quote.
+        if text.reduce(0, { $0 + ($1 == "\"" ? 1 : 0) }) % 2 == 1 {
+            throw DataError(file: path, reason: "line \(records.last?.line ?? 1): a quoted field is never closed")
+        }
+        records.removeAll { $0.fields == [""] }
+        guard let first = records.first else { throw DataError(file: path, reason: "CSV is empty (a header row is required)") }
+        header = first.fields.map { $0.trimmingCharacters(in: .whitespaces) }
+        for r in records.dropFirst() where r.fields.count != header.count {
+            throw DataError(file: path, reason: "line \(r.line): \(r.fields.count) fields, the header has \(header.count)")
+        }
+        rows = records.dropFirst().map(\.fields)
+        lines = records.dropFirst().map(\.line)
     }
 
     /// The index of the first column named one of `names` (case-insensitive).
     public func column(_ names: [String]) -> Int? {
         for n in names { if let i = header.firstIndex(where: { $0.lowercased() == n }) { return i } }
         return nil
-    }
-
-    static func parse(_ text: String) -> [[String]] {
-        var rows: [[String]] = [], row: [String] = [], field = ""
-        var quoted = false, i = text.startIndex
-        while i < text.endIndex {
-            let ch = text[i]
-            if quoted {
-                if ch == "\"" {
-                    let n = text.index(after: i)
-                    if n < text.endIndex && text[n] == "\"" { field.append("\""); i = n } else { quoted = false }
-                } else { field.append(ch) }
-            } else {
-                switch ch {
-                case "\"": quoted = true
-                case ",": row.append(field); field = ""
-                case "\n", "\r\n", "\r":
-                    row.append(field); field = ""
-                    if !(row.count == 1 && row[0].isEmpty) { rows.append(row) }
-                    row = []
-                default: field.append(ch)
-                }
-            }
-            i = text.index(after: i)
-        }
-        if !field.isEmpty || !row.isEmpty { row.append(field); rows.append(row) }
-        return rows
     }
 }

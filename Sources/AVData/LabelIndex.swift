@@ -1,7 +1,8 @@
 /// Labels of every clip and, per class, the clips that carry it — all that the loader keeps in
 /// memory about a split (besides shard offsets). Single-label data: 4 bytes per clip (primary label)
-/// + 4 per clip in the class lists; multi-label data adds a clip→labels CSR table (4 bytes per clip
-/// + 4 per label). AudioSet (2M clips, ~2 labels each) needs about 40 MB.
+/// + 4 per clip in the class lists. Multi-label data: the class lists hold 4 bytes per label, plus
+/// a clip→labels CSR table (4 bytes per clip + 4 per label); AudioSet (2M clips, ~2 labels each):
+/// 4 + 8 + 4 + 8 = 24 bytes per clip, about 48 MB.
 public struct LabelIndex: Sendable {
     /// Primary label per global clip id.
     public let primary: [Int32]

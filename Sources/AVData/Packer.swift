@@ -127,7 +127,7 @@ public enum Packer {
                         (box.value.baseAddress! + j).initialize(to: Result { try fitted(loader(p, c.sampleRate), c.clipSamples, file: p) })
                     }
                     for r in b0..<b1 {
-                        let rowName = "\(c.csv) row \(r + 2)"
+                        let rowName = "\(c.csv) line \(table.lines[r])"
                         do {
                             let wave = try decoded[r - b0].get()
                             let labels = try rowLabels[r].map { l -> Int in

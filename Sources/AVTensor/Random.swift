@@ -1,5 +1,7 @@
 /// A small, fast, seedable generator (xoshiro256**) so that every rank can reproduce the same
-/// stream from the same seed. Its state is four words, which checkpoints store.
+/// stream from the same seed. Nothing stores its state: every stream is seeded afresh from
+/// (seed, epoch, clip) in the loader and (seed, step, rank) for drop path, so a checkpoint's step
+/// is all a resumed run needs.
 public struct Rng: RandomNumberGenerator, Sendable {
     public var state: (UInt64, UInt64, UInt64, UInt64)
 

@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 
 /// Monotonic wall-clock timing for benchmarks and progress lines.
 public struct Stopwatch: Sendable {
@@ -6,20 +7,12 @@ public struct Stopwatch: Sendable {
     public init() {}
     /// Seconds since creation.
     public var seconds: Double { Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9 }
-}
 
-/// Measures sgemm throughput (GFLOP/s) for an m×k · k×n product on the current thread budget:
-/// warm-up, then repeats until `minSeconds` have passed.
-public func measureSgemm(m: Int, n: Int, k: Int, transB: Bool = false, minSeconds: Double = 0.5) -> Double {
-    let a = Tensor([m, k]), b = Tensor([k, n]), c = Tensor([m, n])
-    var rng = Rng(seed: 1)
-    rng.fillNormal(a.ptr, a.count); rng.fillNormal(b.ptr, b.count)
-    BLAS.gemm(transB: transB, m: m, n: n, k: k, a: a.ptr, b: b.ptr, c: c.ptr)
-    var reps = 0
-    let sw = Stopwatch()
-    repeat {
-        BLAS.gemm(transB: transB, m: m, n: n, k: k, a: a.ptr, b: b.ptr, c: c.ptr)
-        reps += 1
-    } while sw.seconds < minSeconds
-    return 2 * Double(m) * Double(n) * Double(k) * Double(reps) / sw.seconds / 1e9
+    /// A duration as a clock reading, rounded to the second: `1:02:03` from an hour on, else `2:05`;
+    /// `--:--` when negative, not finite (an ETA with no rate yet) or beyond 10¹² s.
+    public static func clock(_ seconds: Double) -> String {
+        guard seconds.isFinite, seconds >= 0, seconds < 1e12 else { return "--:--" }
+        let t = Int(seconds.rounded())
+        return t >= 3600 ? String(format: "%d:%02d:%02d", t / 3600, t / 60 % 60, t % 60) : String(format: "%d:%02d", t / 60, t % 60)
+    }
 }

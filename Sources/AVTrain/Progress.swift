@@ -1,5 +1,6 @@
 import Foundation
 import AVLoss
+import AVTensor
 
 extension Trainer {
     /// Rank 0: every `log_every` steps (and at the last step) a progress line and a JSONL record in
@@ -16,7 +17,7 @@ extension Trainer {
         let terms = LossTerm.allCases.compactMap { t in m.values[t.rawValue].map { "\(t.rawValue) \(Trainer.f4($0))" } }
         log("step \(m.step)/\(totalSteps) epoch \(m.epoch + 1) | loss \(Trainer.f4(m.total)) (" + terms.joined(separator: ", ")
             + ") | s \(String(format: "%.2f", m.scale)) | lr \(String(format: "%.3e", m.lr)) | |g| \(Trainer.f4(m.gradNorm))"
-            + " | \(String(format: "%.1f", rate)) samples/s | ETA \(Trainer.duration(eta))")
+            + " | \(String(format: "%.1f", rate)) samples/s | ETA \(Stopwatch.clock(eta))")
         var record: [String: Any] = ["step": m.step, "epoch": m.epoch + 1, "loss": Double(m.total), "logit_scale": Double(m.scale),
                                      "lr": Double(m.lr), "grad_norm": Double(m.gradNorm), "samples_per_s": rate,
                                      "skipped_steps": skippedSteps, "time_s": now]
@@ -28,10 +29,4 @@ extension Trainer {
     var metrics: MetricsLog { MetricsLog(path: URL(fileURLWithPath: config.train.outDir).appendingPathComponent("metrics.jsonl").path) }
 
     static func f4(_ x: Float) -> String { String(format: "%.4f", x) }
-
-    static func duration(_ s: Double) -> String {
-        guard s.isFinite else { return "?" }
-        let t = Int(s.rounded())
-        return t >= 3600 ? String(format: "%dh%02dm", t / 3600, (t / 60) % 60) : String(format: "%dm%02ds", t / 60, t % 60)
-    }
 }

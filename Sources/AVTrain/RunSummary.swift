@@ -27,7 +27,7 @@ extension Trainer {
         json["final_loss"] = loss(lossRecord.last)
         json["best_loss"] = loss(lossRecord.best)
         var text = String(format: "summary (%@): %d/%d steps (%d in this session) in %@, %.1f samples/s", status, step, totalSteps,
-                          stepsThisSession, Trainer.duration(seconds), rate)
+                          stepsThisSession, Stopwatch.clock(seconds), rate)
         if let f = lossRecord.first, let l = lossRecord.last, let b = lossRecord.best {
             text += String(format: "; loss %.4f (step %d) → %.4f (step %d), best %.4f (step %d)", f.1, f.0, l.1, l.0, b.1, b.0)
         }

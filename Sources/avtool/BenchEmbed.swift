@@ -22,13 +22,14 @@ struct BenchEmbed: ParsableCommand {
     @Option(help: "Clips per timed run, and the large batch.") var batch = 16
     @Option(help: "Threads.") var threads = 2
     @Option(help: "Repetitions (best is reported).") var repeats = 3
-    @Flag(help: "Also time PyTorch/timm (bench/reference/embed_timm.py; needs torch and timm).") var compare = false
+    @OptionGroup var reference: PyTorchComparison
 
     func validate() throws {
         guard (1...256).contains(batch), (1...64).contains(threads), (1...20).contains(repeats) else {
             throw ValidationError("--batch 1...256, --threads 1...64, --repeats 1...20")
         }
         guard seconds.isFinite, seconds > 0, seconds <= 600 else { throw ValidationError("--seconds must be in (0, 600]") }
+        if model == nil { try checkPreset(preset) }
     }
 
     func run() throws {
@@ -84,7 +85,7 @@ struct BenchEmbed: ParsableCommand {
         print(String(format: "per clip, batch %-3d (ms)           %7.1f", batch, 1000 * perN))
         print(String(format: "peak RSS, 1 clip batch 1 (MB)      %7.1f", Double(cold.1) / 1024))
         print(String(format: "peak RSS, %d clips batch %d (MB)   %7.1f", batch, batch, Double(coldN.1) / 1024))
-        if compare { try comparePyTorch(exportDir: exportDir, ours: (cold.0, per1, perN, Double(cold.1) / 1024)) }
+        if reference.compare { try comparePyTorch(exportDir: exportDir, ours: (cold.0, per1, perN, Double(cold.1) / 1024)) }
     }
 
     func comparePyTorch(exportDir: String, ours: (Double, Double, Double, Double)) throws {

@@ -14,10 +14,16 @@ struct BenchFrontend: ParsableCommand {
     @Option(help: "Seconds per measurement window.") var seconds = 0.5
     @Option(help: "Measurement windows per figure; the fastest is reported (the machine may be shared).")
     var repeats = 5
-    @Option(help: "Thread counts to measure (comma-separated); each thread processes its own clips.") var threads = "1,2"
+    @OptionGroup var threads: BenchThreads
     @Option(help: "Only stages whose name contains this text.") var only = ""
     @Option(help: "librosa's time per clip on this machine (ms), measured separately, for the ratio.")
     var librosaMs = 4.0
+
+    func validate() throws {
+        try check(clipSeconds, in: 0.1...600, "clip-seconds"); try check(fileRate, in: 1000...768_000, "file-rate")
+        try check(seconds, in: 0.001...3600, "seconds"); try check(repeats, in: 1...1000, "repeats")
+        try check(librosaMs, in: 1e-6...1e9, "librosa-ms")
+    }
 
     func run() throws {
         var config = FrontEndConfig.default16k
@@ -37,23 +43,23 @@ struct BenchFrontend: ParsableCommand {
         print("clip \(clipSeconds) s, \(fileRate) Hz 16-bit WAV → \(config.sampleRate) Hz, n_fft \(config.nFFT), "
               + "win \(config.winLength), hop \(config.hopLength), \(config.nMels) mels")
         print("librosa reference: \(librosaMs) ms per clip = \(Int(clipSeconds * 1000 / librosaMs))× realtime (mel only, 1 thread)")
-        let stages: [(String, () -> Void)] = [
-            ("decode (libsndfile)", { _ = try! AudioFile.read(path) }),
+        let stages: [(String, () throws -> Void)] = [
+            ("decode (libsndfile)", { _ = try AudioFile.read(path) }),
             ("resample \(fileRate / 1000) k→\(config.sampleRate / 1000) k", { _ = Resampler.resample(wav, from: fileRate, to: config.sampleRate) }),
-            ("decode+resample", { _ = try! AudioDecoder.load(path, sampleRate: config.sampleRate) }),
+            ("decode+resample", { _ = try AudioDecoder.load(path, sampleRate: config.sampleRate) }),
             ("image from 16 kHz clip", { var r = Rng(seed: 0); _ = frontEnd.image(waveform: clip16k, training: false, rng: &r) }),
             ("STFT power only", { clip16k.withUnsafeBufferPointer { frontEnd.logMel.stft.forEachPowerFrame($0) { _, _ in } } }),
             ("log-mel only", { _ = frontEnd.logMel(clip16k) }),
             ("decode+resample+log-mel", {
-                let y = try! AudioDecoder.load(path, sampleRate: config.sampleRate)
+                let y = try AudioDecoder.load(path, sampleRate: config.sampleRate)
                 var r = Rng(seed: 0)
                 _ = frontEnd.image(waveform: y, training: false, rng: &r)
             }),
         ]
         print("threads  stage                        ms/clip   × realtime/thread   vs librosa")
-        for t in threads.split(separator: ",").compactMap({ Int($0) }) {
+        for t in threads.threads {
             for (name, body) in stages where only.isEmpty || name.contains(only) {
-                let perClip = (0..<repeats).map { _ in measure(threads: t, body) }.min()!
+                let perClip = try (0..<repeats).map { _ in try measure(threads: t, body) }.reduce(.infinity, min)
                 let rt = clipSeconds / perClip
                 let label = name.padding(toLength: 27, withPad: " ", startingAt: 0)
                 print(String(format: "%7d  ", t) + label + String(format: " %8.3f   %17.0f   %9.2f×", perClip * 1000, rt, librosaMs / 1000 / perClip))
@@ -61,9 +67,10 @@ struct BenchFrontend: ParsableCommand {
         }
     }
 
-    /// Wall seconds per clip per thread, with `threads` threads each running `body` repeatedly.
-    func measure(threads: Int, _ body: () -> Void) -> Double {
-        body()
+    /// Wall seconds per clip per thread, with `threads` threads each running `body` repeatedly
+    /// (a first, untimed call surfaces its errors; timed calls cannot fail differently).
+    func measure(threads: Int, _ body: () throws -> Void) throws -> Double {
+        try body()
         var total = 0
         let sw = Stopwatch()
         withoutActuallyEscaping(body) { b in
@@ -73,7 +80,7 @@ struct BenchFrontend: ParsableCommand {
             defer { counts.deallocate() }
             let cbox = UncheckedBox(counts)
             DispatchQueue.concurrentPerform(iterations: threads) { i in
-                repeat { box.value(); cbox.value[i] += 1 } while sw.seconds < seconds
+                repeat { try? box.value(); cbox.value[i] += 1 } while sw.seconds < seconds
             }
             total = counts.reduce(0, +)
         }

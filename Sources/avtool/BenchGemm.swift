@@ -4,18 +4,23 @@ import ArgumentParser
 /// Linear forward+backward throughput next to raw sgemm peak, measured in the same run.
 struct BenchGemm: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "gemm",
-        abstract: "Linear forward+backward GFLOP/s vs raw sgemm GFLOP/s on 1 and 2 threads.")
+        abstract: "Linear forward+backward GFLOP/s vs raw sgemm GFLOP/s, per thread count (default 1 and 2).")
 
     @Option(help: "Rows (tokens) of the linear layer.") var rows = 4096
     @Option(help: "Input features.") var inDim = 384
     @Option(help: "Output features.") var outDim = 1536
     @Option(help: "Seconds per measurement.") var seconds = 1.0
-    @Option(help: "Thread counts to measure (comma-separated).") var threads = "1,2"
+    @OptionGroup var threads: BenchThreads
+
+    func validate() throws {
+        for (v, flag) in [(rows, "rows"), (inDim, "in-dim"), (outDim, "out-dim")] { try check(v, in: 1...65536, flag) }
+        try check(seconds, in: 0.001...3600, "seconds")
+    }
 
     func run() throws {
         print("core \(BLAS.coreName); linear \(rows)×\(inDim) → \(outDim)")
         print("threads  sgemm-peak(1024³)  sgemm(same shape)  linear fwd+bwd  ratio-to-peak")
-        for t in threads.split(separator: ",").compactMap({ Int($0) }) {
+        for t in threads.threads {
             Threads.set(t)
             let peak = measureSgemm(m: 1024, n: 1024, k: 1024, minSeconds: seconds)
             let shaped = measureSgemm(m: rows, n: outDim, k: inDim, transB: true, minSeconds: seconds)

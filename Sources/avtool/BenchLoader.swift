@@ -13,7 +13,7 @@ struct BenchLoader: ParsableCommand {
     @Option(help: "Clips in the temporary dataset.") var clips = 64
     @Option(help: "Seconds per clip.") var clipSeconds = 10.0
     @Option(help: "Batch size per rank.") var batch = 8
-    @Option(help: "Feature-thread counts to measure (comma-separated).") var threads = "1,2"
+    @OptionGroup var threads: BenchThreads
     @Option(help: "Seconds per measurement.") var seconds = 4.0
     @Option(help: "Samples/s a swin-t training step consumes on 2 threads (for the ratio).") var consumption = 4.0
 
@@ -21,6 +21,12 @@ struct BenchLoader: ParsableCommand {
     struct NullFeaturizer: ClipFeaturizer {
         var imageShape: (height: Int, width: Int) { (1, 1) }
         func features(waveform: [Float], training: Bool, rng: inout Rng) -> (image: [Float], augmented: [Float]) { ([waveform[0]], [waveform[0]]) }
+    }
+
+    func validate() throws {
+        try check(clips, in: 1...1_000_000, "clips"); try check(batch, in: 1...4096, "batch")
+        try check(clipSeconds, in: 0.1...600, "clip-seconds"); try check(seconds, in: 0.001...3600, "seconds")
+        try check(consumption, in: 1e-9...1e9, "consumption")
     }
 
     func run() throws {
@@ -47,7 +53,7 @@ struct BenchLoader: ParsableCommand {
         let reader = try measure(out.trainManifestPath, NullFeaturizer(), workers: 1)
         print(String(format: "reader thread alone (HDF5 row reads + weak pairs): %.1f clips/s", reader))
         print("feature threads  loader clips/s  per thread  vs swin-t consumption (\(consumption) samples/s)")
-        for t in threads.split(separator: ",").compactMap({ Int($0) }) {
+        for t in threads.threads {
             let r = try measure(out.trainManifestPath, featurizer, workers: t)
             print(String(format: "%15d  %14.1f  %10.1f  %.1f×", t, r, r / Double(t), r / consumption))
         }

@@ -12,11 +12,16 @@ struct BenchLoss: ParsableCommand {
     @Option(help: "Clips in the batch (rows = columns: one rank holding the global batch).") var batch = 1024
     @Option(help: "Embedding size.") var dim = 512
     @Option(help: "Seconds per measurement.") var seconds = 1.0
-    @Option(help: "Thread counts to measure (comma-separated).") var threads = "1,2"
+    @OptionGroup var threads: BenchThreads
 
     /// GEMMs of batch×batch×dim per call: 2 per cross-entropy direction with one trainable
     /// side (a–t, a–v), 3 for a–ã (both trainable), 3 per KL direction (logits, target, one gradient).
     static let gemmsPerCall = 4 + 4 + 6 + 6 + 6
+
+    func validate() throws {
+        try check(batch, in: 1...16384, "batch"); try check(dim, in: 1...8192, "dim")
+        try check(seconds, in: 0.001...3600, "seconds")
+    }
 
     func run() throws {
         var rng = Rng(seed: 3)
@@ -27,7 +32,7 @@ struct BenchLoss: ParsableCommand {
         let comm = InProcessCommunicator.single()
         print("core \(BLAS.coreName); objective over \(batch) clips × \(dim), all five terms, \(Self.gemmsPerCall) GEMMs of \(batch)×\(batch)×\(dim)")
         print("threads  sgemm(\(batch)×\(batch)×\(dim)) GFLOP/s  objective ms/call  GEMM-equiv GFLOP/s  ratio")
-        for t in threads.split(separator: ",").compactMap({ Int($0) }) {
+        for t in threads.threads {
             Threads.set(t)
             let sg = measureSgemm(m: batch, n: batch, k: dim, transB: true, minSeconds: seconds)
             _ = try contrastiveObjective(local: inputs, logitScale: 2.66, weights: weights, comm: comm)

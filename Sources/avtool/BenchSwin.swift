@@ -8,31 +8,30 @@ struct BenchSwin: ParsableCommand {
         abstract: "Swin encoder training-step throughput (samples/s, GFLOP/s) next to sgemm peak.")
 
     @Option(help: "Preset: \(SwinConfig.presetNames.joined(separator: ", ")).") var preset = "swin-t"
-    @Option(help: "Input height×width, e.g. 256x256 (default: the preset's).") var image: String?
+    @Option(help: "Input height×width, e.g. 256x256 (default: the preset's).") var image: ImageSize?
     @Option(help: "Window size (default: the preset's).") var window: Int?
     @Option(help: "Batch size.") var batch = 8
-    @Option(help: "Thread counts to measure (comma-separated).") var threads = "1,2"
+    @OptionGroup var threads: BenchThreads
     @Option(help: "Timed steps per thread count (after one warm-up step).") var steps = 3
-    @Option(help: "GEMM threading modes to measure (comma-separated): blas (OpenBLAS threads), rows (our threads split rows, BLAS single-threaded).")
-    var gemm = "blas,rows"
+    @Option(parsing: .upToNextOption,
+            help: "GEMM threading modes to measure, space-separated: blas (OpenBLAS threads), rows (our threads split rows, BLAS single-threaded).")
+    var gemm: [GemmThreading] = [.blas, .rows]
     @Flag(help: "Only print the memory plan (no timing).") var memoryOnly = false
     @Option(help: "Drop-path rate (default: the preset's).") var dropPath: Float?
 
+    func validate() throws {
+        try checkPreset(preset)
+        if let window { try check(window, in: 1...1024, "window") }
+        if let dropPath { try check(dropPath, in: 0...1, "drop-path") }
+        try check(batch, in: 1...4096, "batch"); try check(steps, in: 1...1000, "steps")
+        guard !gemm.isEmpty else { throw ValidationError("--gemm needs at least one mode (blas, rows)") }
+    }
+
     func run() throws {
-        guard var cfg = SwinConfig.preset(preset) else {
-            throw ValidationError("unknown preset '\(preset)'; choose one of \(SwinConfig.presetNames.joined(separator: ", "))")
-        }
-        if let image {
-            let parts = image.split(separator: "x").compactMap { Int($0) }
-            guard parts.count == 2 else { throw ValidationError("--image must look like 256x256, got '\(image)'") }
-            cfg.imageSize = parts
-        }
+        guard var cfg = SwinConfig.preset(preset) else { throw ValidationError("unknown preset '\(preset)'") }
+        if let image { cfg.imageSize = [image.height, image.width] }
         if let window { cfg.windowSize = window }
         if let dropPath { cfg.dropPathRate = dropPath }
-        let modes = try gemm.split(separator: ",").map { m -> GemmThreading in
-            guard let mode = GemmThreading(rawValue: String(m)) else { throw ValidationError("--gemm takes blas and/or rows, got '\(m)'") }
-            return mode
-        }
         let model = try SwinEncoder(config: cfg, batch: batch)
         let flops = 3 * cfg.forwardMatmulFlops
         let mib = 1.0 / 1_048_576
@@ -52,10 +51,10 @@ struct BenchSwin: ParsableCommand {
         let input = Tensor([batch * model.inputCount]), dout = Tensor([batch * cfg.embeddingSize])
         rng.fillNormal(input.ptr, input.count); rng.fillNormal(dout.ptr, dout.count)
         print("threads  gemm  sgemm-peak(1024³) GFLOP/s  step s  samples/s  GFLOP/s  ratio-to-peak")
-        for t in threads.split(separator: ",").compactMap({ Int($0) }) {
+        for t in threads.threads {
             Threads.set(t)
             let peak = measureSgemm(m: 1024, n: 1024, k: 1024)
-            for mode in modes {
+            for mode in gemm {
                 model.gemmThreading = mode
                 func step() {
                     model.params.zeroGrads()
@@ -71,4 +70,19 @@ struct BenchSwin: ParsableCommand {
             }
         }
     }
+}
+
+extension GemmThreading: ExpressibleByArgument {}
+
+/// `--image 256x256`: an input height × width.
+struct ImageSize: ExpressibleByArgument {
+    let height: Int, width: Int
+
+    init?(argument: String) {
+        let parts = argument.split(separator: "x", omittingEmptySubsequences: false).map { Int($0) }
+        guard parts.count == 2, let h = parts[0], let w = parts[1], h > 0, w > 0 else { return nil }
+        (height, width) = (h, w)
+    }
+
+    var defaultValueDescription: String { "\(height)x\(width)" }
 }

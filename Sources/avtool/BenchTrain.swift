@@ -2,6 +2,7 @@ import Foundation
 import ArgumentParser
 import AVTensor
 import AVData
+import AVModel
 
 /// `avtool bench train`: whole training steps (data, forward, backward, the five-term objective,
 /// gradient all-reduce, optimiser) of the real `avtrain` binary on synthetic shards, as
@@ -11,19 +12,22 @@ struct BenchTrain: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "train",
         abstract: "Full training steps: 1 rank × N threads vs N ranks × 1 thread, communication share with/without overlap.")
 
-    @Option(help: "Model preset.") var preset = "swin-t"
+    @Option(help: "Model preset: \(SwinConfig.presetNames.joined(separator: ", ")).") var preset = "swin-t"
     @Option(help: "Global batch (clips per step over all ranks).") var globalBatch = 16
     @Option(help: "Cores to use (N).") var cores = 2
     @Option(help: "Timed steps after 2 warm-up steps.") var steps = 4
-    @Option(help: "Front-end: \"default\" (10.23 s at 16 kHz folded to 256×256) or \"demo\" (the demo's 4 s → 64×64).")
-    var frontend = "default"
-    @Flag(help: "Also time the same step in PyTorch/timm (bench/reference/train_timm.py).") var compare = false
+    @Option(help: "Front-end: default (10.23 s at 16 kHz folded to 256×256) or demo (the demo's 4 s → 64×64).")
+    var frontend: FrontEndChoice = .default
+    @OptionGroup var reference: PyTorchComparison
+
+    /// `--frontend`: which clips and log-mel image the timed steps use.
+    enum FrontEndChoice: String, ExpressibleByArgument, CaseIterable { case `default`, demo }
 
     func validate() throws {
         guard (1...64).contains(cores), (1...4096).contains(globalBatch), globalBatch % cores == 0, (1...1000).contains(steps) else {
             throw ValidationError("--cores 1...64, --global-batch divisible by --cores, --steps 1...1000")
         }
-        guard ["default", "demo"].contains(frontend) else { throw ValidationError("--frontend default or demo") }
+        try checkPreset(preset)
     }
 
     func run() throws {
@@ -31,14 +35,14 @@ struct BenchTrain: ParsableCommand {
         defer { try? FileManager.default.removeItem(atPath: work) }
         var d = DemoConfig()
         d.classes = 8; d.trainPerClass = max(8, (globalBatch * (steps + 2) + 7) / 8); d.evalPerClass = 1; d.dim = 512
-        d.seconds = frontend == "demo" ? 4 : 10.23; d.shardSize = 512
+        d.seconds = frontend == .demo ? 4 : 10.23; d.shardSize = 512
         let data = try DemoDataset.make(in: work + "/data", config: d)
         let bin = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         let avtrain = bin.appendingPathComponent("avtrain").path
-        let fe = frontend == "demo"
+        let fe = frontend == .demo
             ? "[frontend]\nclip_samples = 64000\nn_fft = 1024\nwin_length = 1024\nhop_length = 1000\nn_mels = 64\nfold = false\nimage_height = 64\nimage_width = 64\n"
             : "[frontend]\nclip_samples = \(d.clipSamples)\n"
-        let window = frontend == "demo" && preset != "tiny" ? "window = 4\n" : ""
+        let window = frontend == .demo && preset != "tiny" ? "window = 4\n" : ""
         let config = work + "/bench.toml"
         try """
             [model]
@@ -105,12 +109,12 @@ struct BenchTrain: ParsableCommand {
                          ranks > 1 ? (overlap ? "on" : "off") : "-", rate, stepSeconds, 100 * share, rss))
             rows.append((layout + (ranks > 1 ? (overlap ? ", overlap" : ", no overlap") : ""), rate))
         }
-        if compare {
+        if reference.compare {
             let script = "bench/reference/train_timm.py"
             let p = Process()
             p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
             p.arguments = ["python3", script, "--preset", preset, "--batch", "\(globalBatch)", "--threads", "\(cores)", "--steps", "\(steps)",
-                           "--image", frontend == "demo" ? "64" : "256"]
+                           "--image", frontend == .demo ? "64" : "256"]
             let pipe = Pipe()
             p.standardOutput = pipe
             try p.run()

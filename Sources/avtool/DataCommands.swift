@@ -46,10 +46,10 @@ struct DataPack: ParsableCommand {
         c.clipSamples = Int((seconds * Double(sampleRate)).rounded()); c.classesFile = classes; c.audioRoot = audioRoot
         c.embeddingModel = embeddingModel; c.dtype = dtype; c.onBadClip = onBadClip; c.waveformGzip = gzip
         var bar: ProgressBar?
-        let s = try Packer.run(c) { done, total in
+        let s = try Packer.run(c, progress: { done, total in
             if bar == nil { bar = ProgressBar(total: total, label: "pack") }
             bar?.set(done)
-        }
+        })
         bar?.finish()
         print("packed \(s.clips) clips: \(s.shardsWritten) shards written, \(s.shardsSkipped) already complete (kept), "
               + "\(s.badClips.count) bad clips skipped, \(String(format: "%.1f", s.seconds)) s")

@@ -7,7 +7,7 @@ BLASKernels.ensureOptimisedKernels(program: "avtool")
 struct AVTool: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "avtool",
-        abstract: "avtrain's toolbox: data, eval, export, bench, selftest, doctor.",
+        abstract: "avtrain's toolbox: data, eval, export, ckpt, bench, selftest, doctor.",
         subcommands: [DataCommand.self, EvalCommand.self, ExportCommand.self, CheckpointCommand.self, Bench.self, SelfTest.self, Doctor.self])
 }
 
