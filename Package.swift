@@ -1,11 +1,12 @@
 // swift-tools-version:6.0
 // avtrain: distributed training of an audio encoder into the CLIP embedding space.
-// Dependencies point one way (docs/architecture.md draws them): kernels (AVTensor) and files
-// (AVSafetensors) → audio front-end (AVAudio), model (AVModel), communication (AVDist → AVMPI),
-// HDF5 (AVHDF5) → losses (AVLoss), data (AVData), evaluation/inference (AVEval: model + front-end,
-// no MPI/HDF5) → training (AVTrain) → executables, which only wire libraries together. C libraries
-// are reached only through the shim targets C*; a target imports a shim only if it needs it.
-// `.ci/run` builds with --explicit-target-dependency-import-check error: every import is declared.
+// Dependencies point one way (docs/architecture.md draws them): files (AVFiles) and kernels
+// (AVTensor) → safetensors (AVSafetensors) → audio front-end (AVAudio), model (AVModel),
+// communication (AVDist → AVMPI), HDF5 (AVHDF5) → losses (AVLoss: AVTensor + AVDist), data (AVData),
+// evaluation/inference/export (AVEval: model + front-end, no MPI/HDF5) → training (AVTrain) →
+// executables, which only wire libraries together. C libraries are reached only through the shim
+// targets C*; a target imports a shim only if it needs it. `.ci/run` builds with
+// --explicit-target-dependency-import-check error: every import is declared.
 import PackageDescription
 
 let fast: [SwiftSetting] = [
@@ -84,7 +85,7 @@ let package = Package(
         .testTarget(name: "AVDistTests", dependencies: ["AVDist", "AVTensor", "TestSupport"]),
         .testTarget(name: "AVHDF5Tests", dependencies: ["AVHDF5", "TestSupport"]),
         .testTarget(name: "AVLossTests", dependencies: ["AVLoss", "AVDist", "TestSupport"]),
-        .testTarget(name: "AVDataTests", dependencies: ["AVData", "AVHDF5", "CHDF5", "AVAudio", "AVTensor", "AVSafetensors", "TestSupport"]),
+        .testTarget(name: "AVDataTests", dependencies: ["AVData", "AVHDF5", "CHDF5", "RunFixtures", "AVAudio", "AVTensor", "AVSafetensors", "TestSupport"]),
         .testTarget(name: "AVEvalTests", dependencies: ["AVEval", "AVTrain", "AVData", "AVDist", "AVModel", "AVAudio", "AVTensor",
                                                         "AVSafetensors", "TestSupport", "RunFixtures"]),
         .testTarget(name: "AVTrainTests", dependencies: ["AVTrain", "AVEval", "AVData", "AVDist", "AVModel", "AVSafetensors", "AVTensor",

@@ -4,25 +4,7 @@ import AVHDF5
 import AVData
 import AVTensor
 import TestSupport
-
-/// Writes a `.npy` file (version 1 or 2 header, '<f4' or '<f2', C order).
-func writeNpy(_ path: String, shape: [Int], values: [Float], half: Bool, version: UInt8 = 1, descr: String? = nil,
-              fortran: Bool = false, truncate: Int = 0) throws {
-    let shapeText = "(" + shape.map(String.init).joined(separator: ", ") + (shape.count == 1 ? ",)" : ")")
-    var header = "{'descr': '\(descr ?? (half ? "<f2" : "<f4"))', 'fortran_order': \(fortran ? "True" : "False"), 'shape': \(shapeText), }"
-    let pre = version == 1 ? 10 : 12
-    while (pre + header.utf8.count + 1) % 64 != 0 { header += " " }
-    header += "\n"
-    var d = Data([0x93] + Array("NUMPY".utf8) + [version, 0])
-    let n = header.utf8.count
-    if version == 1 { d += [UInt8(n & 255), UInt8(n >> 8)] } else { d += [UInt8(n & 255), UInt8(n >> 8 & 255), 0, 0] }
-    d += Data(header.utf8)
-    for v in values {
-        if half { withUnsafeBytes(of: Float16(v).bitPattern.littleEndian) { d += $0 } }
-        else { withUnsafeBytes(of: v.bitPattern.littleEndian) { d += $0 } }
-    }
-    try d.dropLast(truncate).write(to: URL(fileURLWithPath: path))
-}
+import RunFixtures
 
 final class PackTests: XCTestCase {
     func testNpyReaderVersionsTypesAndErrors() throws {
@@ -48,31 +30,6 @@ final class PackTests: XCTestCase {
         }
     }
 
-    /// Audio files, a CSV and embedding arrays for `n` clips at 8 kHz (clip length 400 samples;
-    /// some files shorter, some longer, one stereo).
-    func makeInputs(_ dir: String, n: Int = 7) throws -> (waves: [[Int16]], text: [Float], image: [Float]) {
-        var waves: [[Int16]] = []
-        var csv = "audio,labels,caption\n"
-        for i in 0..<n {
-            let len = [400, 250, 523, 400, 399, 401, 400][i % 7]
-            var rng = Rng(seed: UInt64(i))
-            let q = (0..<len).map { _ in Int16(max(-32768, min(32767, rng.normal() * 6000))) }
-            let name = "a\(i).wav"
-            if i == 3 {   // stereo: both channels equal, so the mono mix is exact
-                try AudioFile.write(dir + "/" + name, samples: q.flatMap { [Float($0) / 32768, Float($0) / 32768] }, sampleRate: 8000, channels: 2)
-            } else {
-                try AudioFile.write(dir + "/" + name, samples: q.map { Float($0) / 32768 }, sampleRate: 8000)
-            }
-            waves.append((0..<400).map { $0 < len ? q[$0] : 0 })
-            csv += "\(name),\(i % 3 == 2 ? "\"wind;dog bark\"" : ["dog bark", "rain", "wind"][i % 3]),\"a caption, with comma\"\n"
-        }
-        try csv.write(toFile: dir + "/clips.csv", atomically: true, encoding: .utf8)
-        let text = TestSupport.randn(n * 2 * 6, seed: 11), image = TestSupport.randn(n * 3 * 6, seed: 12)
-        try writeNpy(dir + "/text.npy", shape: [n, 2, 6], values: text, half: false)
-        try writeNpy(dir + "/image.npy", shape: [n, 3, 6], values: image, half: true, version: 2)
-        return (waves, text, image)
-    }
-
     func config(_ dir: String) -> PackConfig {
         var c = PackConfig(csv: dir + "/clips.csv", textEmbeddings: dir + "/text.npy", imageEmbeddings: dir + "/image.npy", output: dir + "/shards")
         c.shardSize = 3; c.sampleRate = 8000; c.clipSamples = 400; c.dataset = "unit"
@@ -81,7 +38,7 @@ final class PackTests: XCTestCase {
 
     func testPackVerifyLoadRoundTripAndResume() throws {
         let dir = TestSupport.tempDir().path
-        let (waves, text, image) = try makeInputs(dir)
+        let (waves, text, image) = try PackInputs.make(dir)
         let c = config(dir)
         let s = try Packer.run(c)
         XCTAssertEqual(s.clips, 7); XCTAssertEqual(s.shardsWritten, 3); XCTAssertTrue(s.badClips.isEmpty)
@@ -116,31 +73,10 @@ final class PackTests: XCTestCase {
         XCTAssertEqual(try Manifest.load(third.manifestPath), m)
     }
 
-    func testAvtoolPackCommandResumes() throws {
-        let avtool = TestSupport.productsDir.appendingPathComponent("avtool").path
-        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: avtool), "avtool not built at \(avtool)")
-        let dir = TestSupport.tempDir().path
-        _ = try makeInputs(dir)
-        let args = ["data", "pack", "--csv", dir + "/clips.csv", "--text", dir + "/text.npy", "--image", dir + "/image.npy",
-                    "--out", dir + "/out", "--sample-rate", "8000", "--seconds", "0.05", "--shard-size", "4", "--dtype", "float16"]
-        let (s1, o1) = try TestSupport.run(avtool, args)
-        XCTAssertEqual(s1, 0, o1)
-        XCTAssertTrue(o1.contains("packed 7 clips: 2 shards written, 0 already complete"), o1)
-        XCTAssertTrue(o1.contains("ETA"), o1)   // the progress bar (stderr)
-        let (s2, o2) = try TestSupport.run(avtool, args)
-        XCTAssertEqual(s2, 0, o2)
-        XCTAssertTrue(o2.contains("packed 7 clips: 0 shards written, 2 already complete"), o2)
-        let m = try Manifest.load(dir + "/out/manifest.json")
-        XCTAssertEqual(m.layout.embeddingDType, .float16)
-        XCTAssertEqual(m.layout.clipSamples, 400)
-        let (s3, o3) = try TestSupport.run(avtool, ["data", "verify", dir + "/out/manifest.json"])
-        XCTAssertEqual(s3, 0, o3)
-    }
-
     /// Packing at another rate resamples (8 kHz files → 16 kHz shards): length doubles, level is kept.
     func testPackResamples() throws {
         let dir = TestSupport.tempDir().path
-        let (waves, _, _) = try makeInputs(dir)
+        let (waves, _, _) = try PackInputs.make(dir)
         var c = config(dir)
         c.sampleRate = 16000; c.clipSamples = 800
         let s = try Packer.run(c)
@@ -159,7 +95,7 @@ final class PackTests: XCTestCase {
 
     func testPackBadInput() throws {
         let dir = TestSupport.tempDir().path
-        _ = try makeInputs(dir)
+        _ = try PackInputs.make(dir)
         try Data("RIFF garbage".utf8).write(to: URL(fileURLWithPath: dir + "/a4.wav"))   // corrupt audio
         var c = config(dir)
         let s = try Packer.run(c)   // default .skip

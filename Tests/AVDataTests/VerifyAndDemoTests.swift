@@ -100,40 +100,4 @@ final class VerifyAndDemoTests: XCTestCase {
         XCTAssertEqual(r.warnings.count, 2, "\(warns)")
     }
 
-    /// The avtool commands end to end: synth → verify (exit 0) → inspect; a damaged shard → exit 1.
-    func testAvtoolDataCommands() throws {
-        let avtool = TestSupport.productsDir.appendingPathComponent("avtool").path
-        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: avtool), "avtool not built at \(avtool)")
-        let dir = TestSupport.tempDir().path
-        let (s1, o1) = try TestSupport.run(avtool, ["data", "synth", "--out", dir, "--classes", "3", "--train-per-class", "4",
-                                                    "--eval-per-class", "2", "--seconds", "0.25", "--dim", "8"])
-        XCTAssertEqual(s1, 0, o1)
-        XCTAssertTrue(o1.contains("train: 12 clips"), o1)
-        let (s2, o2) = try TestSupport.run(avtool, ["data", "verify", "--deep", dir + "/train/manifest.json", dir + "/eval/manifest.json"])
-        XCTAssertEqual(s2, 0, o2)
-        XCTAssertTrue(o2.contains("verified 18 clips in 2 shards (deep: every row read): 0 errors"), o2)
-        let (s3, o3) = try TestSupport.run(avtool, ["data", "inspect", dir + "/train/manifest.json"])
-        XCTAssertEqual(s3, 0, o3)
-        XCTAssertTrue(o3.contains("12 clips in 1 shards") && o3.contains("rising_chirp") && o3.contains("float16 [12, 4, 8]"), o3)
-        do {   // a silent clip is a warning: exit 0, but 1 with --strict
-            let f = try H5File(openAt: dir + "/eval/eval-00000.h5", writable: true)
-            try f.dataset(ShardSchema.waveform).write([Int16](repeating: 0, count: 4000), start: 0)
-        }
-        let (w1, ow1) = try TestSupport.run(avtool, ["data", "verify", "--deep", dir + "/eval/manifest.json"])
-        XCTAssertEqual(w1, 0, ow1)
-        XCTAssertTrue(ow1.contains("warning: ") && ow1.contains("clip 0: silent audio"), ow1)
-        let (w2, ow2) = try TestSupport.run(avtool, ["data", "verify", "--deep", "--strict", dir + "/eval/manifest.json"])
-        XCTAssertEqual(w2, 1, ow2)
-        do {
-            let f = try H5File(openAt: dir + "/eval/eval-00000.h5", writable: true)
-            try f.dataset(ShardSchema.textEmbedding).write([Float](repeating: .nan, count: 4 * 8), start: 1)
-        }
-        let (s4, o4) = try TestSupport.run(avtool, ["data", "verify", "--deep", dir + "/eval/manifest.json"])
-        XCTAssertEqual(s4, 1, o4)
-        XCTAssertTrue(o4.contains("eval-00000.h5, dataset 'text_embedding', clip 1"), o4)
-        XCTAssertTrue(o4.contains("problems by kind:") && o4.contains("text_embedding: NaN or infinite value in row N"), o4)
-        let (s5, o5) = try TestSupport.run(avtool, ["data", "verify", dir + "/eval/manifest.json"])
-        XCTAssertEqual(s5, 0, o5)
-        XCTAssertTrue(o5.contains("structure only; --deep reads every row"), o5)
-    }
 }
