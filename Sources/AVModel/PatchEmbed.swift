@@ -8,22 +8,9 @@ public enum PatchEmbed {
     @inlinable
     public static func forward(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
                                batch: Int, channels: Int, height: Int, width: Int, patch p: Int) {
-        let (gh, gw) = (height / p, width / p), k = channels * p * p
         let box = UncheckedBox((out, inp))
-        Threads.parallelFor(batch * gh, minChunk: 4) { range in
-            let (out, inp) = box.value
-            for bi in range {
-                let b = bi / gh, i = bi % gh
-                for j in 0..<gw {
-                    let o = out + ((b * gh + i) * gw + j) * k
-                    for c in 0..<channels {
-                        for ky in 0..<p {
-                            let src = inp + ((b * channels + c) * height + i * p + ky) * width + j * p
-                            (o + (c * p + ky) * p).update(from: src, count: p)
-                        }
-                    }
-                }
-            }
+        forEachRun(batch: batch, channels: channels, height: height, width: width, patch: p) { row, pixel in
+            (box.value.0 + row).update(from: box.value.1 + pixel, count: p)
         }
     }
 
@@ -33,19 +20,27 @@ public enum PatchEmbed {
     public static func backward(dinp: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>,
                                 batch: Int, channels: Int, height: Int, width: Int, patch p: Int, accumulate: Bool) {
         if !accumulate { dinp.update(repeating: 0, count: batch * channels * height * width) }
-        let (gh, gw) = (height / p, width / p), k = channels * p * p
         let box = UncheckedBox((dinp, dout))
-        Threads.parallelFor(batch * gh, minChunk: 4) { range in
-            let (dinp, dout) = box.value
-            for bi in range {
-                let b = bi / gh, i = bi % gh
-                for j in 0..<gw {
-                    let g = dout + ((b * gh + i) * gw + j) * k
-                    for c in 0..<channels {
-                        for ky in 0..<p {
-                            let d = dinp + ((b * channels + c) * height + i * p + ky) * width + j * p
-                            let s = g + (c * p + ky) * p
-                            for kx in 0..<p { d[kx] += s[kx] }
+        forEachRun(batch: batch, channels: channels, height: height, width: width, patch: p) { row, pixel in
+            Reduce.add(box.value.0 + pixel, box.value.1 + row, p)
+        }
+    }
+
+    /// Calls `body(patchRowOffset, pixelOffset)` for every run of `p` floats a patch row shares
+    /// with the image (rows of patches split over the thread budget; runs never overlap).
+    @inlinable
+    static func forEachRun(batch: Int, channels: Int, height: Int, width: Int, patch p: Int, _ body: (Int, Int) -> Void) {
+        let (gh, gw) = (height / p, width / p), k = channels * p * p
+        withoutActuallyEscaping(body) { body in
+            let run = UncheckedBox(body)
+            Threads.parallelFor(batch * gh, minChunk: 4) { range in
+                for bi in range {
+                    let b = bi / gh, i = bi % gh
+                    for j in 0..<gw {
+                        for c in 0..<channels {
+                            for ky in 0..<p {
+                                run.value(((b * gh + i) * gw + j) * k + (c * p + ky) * p, ((b * channels + c) * height + i * p + ky) * width + j * p)
+                            }
                         }
                     }
                 }

@@ -8,20 +8,9 @@ public enum PatchMerging {
     @inlinable
     public static func forward(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
                                batch: Int, height: Int, width: Int, channels c: Int) {
-        let (h2, w2) = (height / 2, width / 2)
         let box = UncheckedBox((out, inp))
-        Threads.parallelFor(batch * h2, minChunk: 4) { range in
-            let (out, inp) = box.value
-            for bi in range {
-                let b = bi / h2, i = bi % h2
-                for j in 0..<w2 {
-                    let o = out + ((b * h2 + i) * w2 + j) * 4 * c
-                    for q in 0..<4 {
-                        let src = inp + ((b * height + 2 * i + (q & 1)) * width + 2 * j + (q >> 1)) * c
-                        (o + q * c).update(from: src, count: c)
-                    }
-                }
-            }
+        forEachQuarter(batch: batch, height: height, width: width, channels: c) { merged, position in
+            (box.value.0 + merged).update(from: box.value.1 + position, count: c)
         }
     }
 
@@ -31,21 +20,25 @@ public enum PatchMerging {
     public static func backward(dinp: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>,
                                 batch: Int, height: Int, width: Int, channels c: Int, accumulate: Bool) {
         if !accumulate && (height % 2 != 0 || width % 2 != 0) { dinp.update(repeating: 0, count: batch * height * width * c) }
-        let (h2, w2) = (height / 2, width / 2)
         let box = UncheckedBox((dinp, dout))
-        Threads.parallelFor(batch * h2, minChunk: 4) { range in
-            let (dinp, dout) = box.value
-            for bi in range {
-                let b = bi / h2, i = bi % h2
-                for j in 0..<w2 {
-                    let g = dout + ((b * h2 + i) * w2 + j) * 4 * c
-                    for q in 0..<4 {
-                        let d = dinp + ((b * height + 2 * i + (q & 1)) * width + 2 * j + (q >> 1)) * c
-                        let s = g + q * c
-                        if accumulate {
-                            for k in 0..<c { d[k] += s[k] }
-                        } else {
-                            d.update(from: s, count: c)
+        forEachQuarter(batch: batch, height: height, width: width, channels: c) { merged, position in
+            Reduce.store(box.value.0 + position, box.value.1 + merged, c, accumulate: accumulate)
+        }
+    }
+
+    /// Calls `body(mergedOffset, positionOffset)` for each of the 4 quarters (C floats) of every
+    /// merged row (rows split over the thread budget; positions never repeat).
+    @inlinable
+    static func forEachQuarter(batch: Int, height: Int, width: Int, channels c: Int, _ body: (Int, Int) -> Void) {
+        let (h2, w2) = (height / 2, width / 2)
+        withoutActuallyEscaping(body) { body in
+            let run = UncheckedBox(body)
+            Threads.parallelFor(batch * h2, minChunk: 4) { range in
+                for bi in range {
+                    let b = bi / h2, i = bi % h2
+                    for j in 0..<w2 {
+                        for q in 0..<4 {
+                            run.value(((b * h2 + i) * w2 + j) * 4 * c + q * c, ((b * height + 2 * i + (q & 1)) * width + 2 * j + (q >> 1)) * c)
                         }
                     }
                 }

@@ -8,18 +8,10 @@ public enum WindowPartition {
     @inlinable
     public static func forward(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, map: UnsafePointer<Int32>,
                                batch: Int, tokens: Int, rows: Int? = nil, channels: Int) {
-        let rows = rows ?? tokens
-        let box = UncheckedBox((out, inp, map))
-        Threads.parallelFor(batch * rows, minChunk: 256) { range in
-            let (out, inp, map) = box.value
-            for row in range {
-                let b = row / rows, t = Int(map[row - b * rows])
-                if t < 0 {
-                    (out + row * channels).update(repeating: 0, count: channels)
-                } else {
-                    (out + row * channels).update(from: inp + (b * tokens + t) * channels, count: channels)
-                }
-            }
+        let box = UncheckedBox((out, inp))
+        forEachRow(map: map, batch: batch, tokens: tokens, rows: rows) { row, token in
+            let o = box.value.0 + row * channels
+            if let token { o.update(from: box.value.1 + token * channels, count: channels) } else { o.update(repeating: 0, count: channels) }
         }
     }
 
@@ -29,20 +21,9 @@ public enum WindowPartition {
     @inlinable
     public static func backward(dinp: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, map: UnsafePointer<Int32>,
                                 batch: Int, tokens: Int, rows: Int? = nil, channels: Int, accumulate: Bool) {
-        let rows = rows ?? tokens
-        let box = UncheckedBox((dinp, dout, map))
-        Threads.parallelFor(batch * rows, minChunk: 256) { range in
-            let (dinp, dout, map) = box.value
-            for row in range {
-                let b = row / rows, t = Int(map[row - b * rows])
-                if t < 0 { continue }
-                let d = dinp + (b * tokens + t) * channels, g = dout + row * channels
-                if accumulate {
-                    for c in 0..<channels { d[c] += g[c] }
-                } else {
-                    d.update(from: g, count: channels)
-                }
-            }
+        let box = UncheckedBox((dinp, dout))
+        forEachRow(map: map, batch: batch, tokens: tokens, rows: rows) { row, token in
+            if let token { Reduce.store(box.value.0 + token * channels, box.value.1 + row * channels, channels, accumulate: accumulate) }
         }
     }
 
@@ -52,18 +33,13 @@ public enum WindowPartition {
     public static func residual(out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, branch: UnsafePointer<Float>,
                                 scale: UnsafePointer<Float>?, map: UnsafePointer<Int32>,
                                 batch: Int, tokens: Int, rows: Int? = nil, channels: Int) {
-        let rows = rows ?? tokens
-        let box = UncheckedBox((out, x, branch, map, scale))
-        Threads.parallelFor(batch * rows, minChunk: 256) { range in
-            let (out, x, branch, map, scale) = box.value
-            for row in range {
-                let b = row / rows, m = Int(map[row - b * rows])
-                if m < 0 { continue }
-                let t = (b * tokens + m) * channels
-                let s = scale?[b] ?? 1
-                let o = out + t, xi = x + t, y = branch + row * channels
-                for c in 0..<channels { o[c] = xi[c] + s * y[c] }
-            }
+        let box = UncheckedBox((out, x, branch, scale)), perSample = rows ?? tokens
+        forEachRow(map: map, batch: batch, tokens: tokens, rows: rows) { row, token in
+            guard let token else { return }
+            let (out, x, branch, scale) = box.value
+            let s = scale?[row / perSample] ?? 1
+            let o = out + token * channels, xi = x + token * channels, y = branch + row * channels
+            for c in 0..<channels { o[c] = xi[c] + s * y[c] }
         }
     }
 
@@ -73,23 +49,35 @@ public enum WindowPartition {
     public static func residualBackward(dbranch: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>,
                                         scale: UnsafePointer<Float>?, map: UnsafePointer<Int32>,
                                         batch: Int, tokens: Int, rows: Int? = nil, channels: Int, accumulate: Bool) {
+        let box = UncheckedBox((dbranch, dout, scale)), perSample = rows ?? tokens
+        forEachRow(map: map, batch: batch, tokens: tokens, rows: rows) { row, token in
+            let (dbranch, dout, scale) = box.value
+            let d = dbranch + row * channels
+            guard let token else {
+                if !accumulate { d.update(repeating: 0, count: channels) }
+                return
+            }
+            let s = scale?[row / perSample] ?? 1, g = dout + token * channels
+            if accumulate {
+                for c in 0..<channels { d[c] += s * g[c] }
+            } else {
+                for c in 0..<channels { d[c] = s * g[c] }
+            }
+        }
+    }
+
+    /// Calls `body(windowRow, tokenRow)` for every window-order row of the batch (`tokenRow` nil
+    /// for padding), rows split over the thread budget. Both are global row indices.
+    @inlinable
+    static func forEachRow(map: UnsafePointer<Int32>, batch: Int, tokens: Int, rows: Int?, _ body: (Int, Int?) -> Void) {
         let rows = rows ?? tokens
-        let box = UncheckedBox((dbranch, dout, map, scale))
-        Threads.parallelFor(batch * rows, minChunk: 256) { range in
-            let (dbranch, dout, map, scale) = box.value
-            for row in range {
-                let b = row / rows, m = Int(map[row - b * rows])
-                let d = dbranch + row * channels
-                if m < 0 {
-                    if !accumulate { d.update(repeating: 0, count: channels) }
-                    continue
-                }
-                let s = scale?[b] ?? 1
-                let g = dout + (b * tokens + m) * channels
-                if accumulate {
-                    for c in 0..<channels { d[c] += s * g[c] }
-                } else {
-                    for c in 0..<channels { d[c] = s * g[c] }
+        withoutActuallyEscaping(body) { body in
+            let run = UncheckedBox((body, map))
+            Threads.parallelFor(batch * rows, minChunk: 256) { range in
+                let (body, map) = run.value
+                for row in range {
+                    let b = row / rows, t = Int(map[row - b * rows])
+                    body(row, t < 0 ? nil : b * tokens + t)
                 }
             }
         }

@@ -91,32 +91,34 @@ public enum Reduce {
         while i < n { y[i] += x[i]; i += 1 }
     }
 
+    /// `y (+)= x` over `n` floats: added, or copied when not accumulating (a backward kernel's
+    /// input-gradient rule).
+    @inlinable
+    public static func store(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ n: Int, accumulate: Bool) {
+        if accumulate { add(y, x, n) } else { y.update(from: x, count: n) }
+    }
+
     /// Σ x[i] with SIMD16 accumulators.
     @inlinable
     public static func sum(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
-        var acc = SIMD16<Float>(repeating: 0)
-        var i = 0
-        while i + 16 <= n {
-            acc += UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self)
-            i += 16
-        }
-        var s = acc.sum()
-        while i < n { s += x[i]; i += 1 }
-        return s
+        simdSum(n, { UnsafeRawPointer(x + $0).loadUnaligned(as: SIMD16<Float>.self) }, { x[$0] })
     }
 
     /// Σ x[i]·y[i] with SIMD16 accumulators.
     @inlinable
     public static func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int) -> Float {
+        simdSum(n, { UnsafeRawPointer(x + $0).loadUnaligned(as: SIMD16<Float>.self) * UnsafeRawPointer(y + $0).loadUnaligned(as: SIMD16<Float>.self) },
+                { x[$0] * y[$0] })
+    }
+
+    /// Σ over i < n of `term(i)`: 16 lanes at a time (`vector(i)` covers i..<i+16), then the tail.
+    @inlinable @inline(__always)
+    public static func simdSum(_ n: Int, _ vector: (Int) -> SIMD16<Float>, _ term: (Int) -> Float) -> Float {
         var acc = SIMD16<Float>(repeating: 0)
         var i = 0
-        while i + 16 <= n {
-            acc += UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self)
-                * UnsafeRawPointer(y + i).loadUnaligned(as: SIMD16<Float>.self)
-            i += 16
-        }
+        while i + 16 <= n { acc += vector(i); i += 16 }
         var s = acc.sum()
-        while i < n { s += x[i] * y[i]; i += 1 }
+        while i < n { s += term(i); i += 1 }
         return s
     }
 }
