@@ -119,11 +119,7 @@ extension Communicator {
     /// All-gather of equal-sized blocks: `recv` (size × send.count) holds rank 0's block, then
     /// rank 1's, …
     public func allGather(_ send: UnsafeBufferPointer<Float>, into recv: UnsafeMutableBufferPointer<Float>) throws {
-        guard recv.count == size * send.count else {
-            throw CommunicatorError.badSize(call: "allGather", detail: "receive \(recv.count) floats ≠ \(size) ranks × \(send.count)")
-        }
-        guard let s = send.baseAddress, let r = recv.baseAddress else { return }
-        try allGatherRaw(s, r, count: send.count)
+        try blocks("allGather", whole: recv.count, wholeName: "receive", block: send.count, send, recv) { try allGatherRaw($0, $1, count: send.count) }
     }
 
     /// All-gather returning a new array of size × send.count.
@@ -136,11 +132,18 @@ extension Communicator {
     /// Reduce-scatter (sum) of equal blocks: `send` holds size blocks of recv.count floats; rank r
     /// receives the sum over ranks of block r.
     public func reduceScatter(_ send: UnsafeBufferPointer<Float>, into recv: UnsafeMutableBufferPointer<Float>) throws {
-        guard send.count == size * recv.count else {
-            throw CommunicatorError.badSize(call: "reduceScatter", detail: "send \(send.count) floats ≠ \(size) ranks × \(recv.count)")
+        try blocks("reduceScatter", whole: send.count, wholeName: "send", block: recv.count, send, recv) { try reduceScatterRaw($0, $1, count: recv.count) }
+    }
+
+    /// Checks that the `whole` buffer holds `size` blocks of `block` floats, then runs the raw call
+    /// (nothing to move when either buffer is empty).
+    func blocks(_ call: String, whole: Int, wholeName: String, block: Int, _ send: UnsafeBufferPointer<Float>,
+                _ recv: UnsafeMutableBufferPointer<Float>, _ raw: (UnsafePointer<Float>, UnsafeMutablePointer<Float>) throws -> Void) throws {
+        guard whole == size * block else {
+            throw CommunicatorError.badSize(call: call, detail: "\(wholeName) \(whole) floats ≠ \(size) ranks × \(block)")
         }
         guard let s = send.baseAddress, let r = recv.baseAddress else { return }
-        try reduceScatterRaw(s, r, count: recv.count)
+        try raw(s, r)
     }
 
     /// Reduce-scatter returning this rank's summed block.

@@ -59,14 +59,19 @@ final class SpecAugmentTests: XCTestCase {
         }
     }
 
+    /// The default (folded 256 × 256) front-end with these masks, and the image of 10 s of noise.
+    func foldedImage(freqMasks: Int, timeMasks: Int, seed: UInt64, rng: inout Rng) throws -> (FrontEnd, [Float]) {
+        var c = FrontEndConfig.default16k
+        c.freqMasks = freqMasks; c.timeMasks = timeMasks
+        let fe = try FrontEnd(c)
+        return (fe, fe.image(waveform: TestSupport.randn(160000, seed: seed, std: 0.1), training: false, rng: &rng))
+    }
+
     /// On a folded image a frequency mask hides the same mel bins in every chunk, and the
     /// fraction of masked pixels matches its expectation over many draws.
     func testFrontEndSpecAugmentOnFoldedImage() throws {
-        var c = FrontEndConfig.default16k
-        c.freqMasks = 1; c.timeMasks = 0
-        let fe = try FrontEnd(c)
         var rng = Rng(seed: 3)
-        let img = fe.image(waveform: TestSupport.randn(160000, seed: 1, std: 0.1), training: false, rng: &rng)
+        let (fe, img) = try foldedImage(freqMasks: 1, timeMasks: 0, seed: 1, rng: &rng)
         XCTAssertFalse(img.contains(0))
         var maskedRows = 0
         for _ in 0..<200 {
@@ -85,11 +90,8 @@ final class SpecAugmentTests: XCTestCase {
     /// On a folded image a time mask hides one run of consecutive frames of the unfolded
     /// spectrogram (possibly across chunks), all mel bins, with mean width ≈ max/2.
     func testFrontEndTimeMaskOnFoldedImage() throws {
-        var c = FrontEndConfig.default16k
-        c.freqMasks = 0; c.timeMasks = 1
-        let fe = try FrontEnd(c)
         var rng = Rng(seed: 4)
-        let img = fe.image(waveform: TestSupport.randn(160000, seed: 2, std: 0.1), training: false, rng: &rng)
+        let (fe, img) = try foldedImage(freqMasks: 0, timeMasks: 1, seed: 2, rng: &rng)
         var total = 0, crossed = 0
         let draws = 300
         for _ in 0..<draws {
