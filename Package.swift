@@ -41,9 +41,11 @@ let package = Package(
 
         // Stages of a clip's journey (docs/architecture.md draws the graph).
         .target(name: "AVFiles", swiftSettings: fast),
-        .target(name: "AVTensor", dependencies: ["CBLAS"], swiftSettings: fast),
+        // Hot non-GEMM kernels in C, one source instantiated per instruction set, picked at start-up.
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
+        .target(name: "AVTensor", dependencies: ["CBLAS", "CKernels"], swiftSettings: fast),
         .target(name: "AVSafetensors", dependencies: ["AVFiles"], swiftSettings: fast),
-        .target(name: "AVAudio", dependencies: ["AVTensor", "CSndfile", "CFFTW"], swiftSettings: fast),
+        .target(name: "AVAudio", dependencies: ["AVTensor", "CKernels", "CSndfile", "CFFTW"], swiftSettings: fast),
         .target(name: "AVModel", dependencies: ["AVTensor", "AVSafetensors"], swiftSettings: fast),
         .target(name: "AVDist", dependencies: ["AVTensor"], swiftSettings: fast),
         .target(name: "AVMPI", dependencies: ["AVDist", "CMPI"], swiftSettings: fast),

@@ -1,4 +1,5 @@
 import Foundation
+import CKernels
 
 /// Band-limited sample-rate conversion by a rational factor L/M = to/from (reduced by their gcd):
 /// a Kaiser-windowed sinc low-pass evaluated on a polyphase table (one row of taps per output
@@ -28,6 +29,7 @@ final class PolyphaseFilter: @unchecked Sendable {
     /// Input samples on each side of the output instant that the filter reaches.
     let half: Int
     /// Taps per phase (2·half rounded up to a multiple of 16; the extra taps are zero).
+    /// Applied by `avk_polyphase` at the CPU's vector width.
     let taps: Int
     /// [up, taps]: row r holds the filter of output r (mod up), whose instant lies
     /// φ/up of an input sample past an input sample, φ = r·down mod up. Rows are stored in the
@@ -68,36 +70,14 @@ final class PolyphaseFilter: @unchecked Sendable {
     }
 
     func apply(_ x: [Float]) -> [Float] {
-        let n = x.count, outN = Resampler.outputCount(n, from: down, to: up)
+        let outN = Resampler.outputCount(x.count, from: down, to: up)
         var y = [Float](repeating: 0, count: outN)
-        let edge = UnsafeMutablePointer<Float>.allocate(capacity: taps)
-        defer { edge.deallocate() }
+        var edge = [Float](repeating: 0, count: taps)
         x.withUnsafeBufferPointer { xb in
             table.withUnsafeBufferPointer { tb in
                 y.withUnsafeMutableBufferPointer { yb in
-                    let h = tb.baseAddress!, vecs = taps / 16
-                    // Output o sits at input position (o·down)/up = i + phase/up; stepped without division.
-                    let step = down / up, stepPhase = down % up
-                    var i = 0, phase = 0, r = 0
-                    for o in 0..<outN {
-                        // Taps k = 0..<taps weigh input samples i−half+1+k (zero outside the signal).
-                        let first = i - half + 1
-                        var s = xb.baseAddress! + max(0, first)
-                        if first < 0 || first + taps > n {
-                            for k in 0..<taps { let j = first + k; edge[k] = j >= 0 && j < n ? xb[j] : 0 }
-                            s = UnsafePointer(edge)
-                        }
-                        let f = h + r * taps
-                        var acc = SIMD16<Float>()
-                        for v in 0..<vecs {
-                            acc += UnsafeRawPointer(s + 16 * v).loadUnaligned(as: SIMD16<Float>.self)
-                                * UnsafeRawPointer(f + 16 * v).loadUnaligned(as: SIMD16<Float>.self)
-                        }
-                        let a8 = acc.lowHalf + acc.highHalf, a4 = a8.lowHalf + a8.highHalf
-                        yb[o] = (a4[0] + a4[2]) + (a4[1] + a4[3])
-                        i += step; phase += stepPhase
-                        if phase >= up { phase -= up; i += 1 }
-                        r += 1; if r == up { r = 0 }
+                    edge.withUnsafeMutableBufferPointer { eb in
+                        avk_polyphase(yb.baseAddress!, outN, xb.baseAddress!, x.count, tb.baseAddress!, taps, half, up, down, eb.baseAddress!)
                     }
                 }
             }

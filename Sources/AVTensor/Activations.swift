@@ -1,63 +1,34 @@
+import CKernels
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
 
-/// GELU, exact erf form as timm/PyTorch default: `x · Φ(x)`, vectorised with `FastMath.phi`
-/// (|error| ≤ 2e-7 against the erf definition).
+/// GELU, exact erf form as timm/PyTorch default: `x · Φ(x)` (|error| ≤ 2e-7 against the erf
+/// definition), on the CPU's vector width (`Kernels`), chunks split over the thread budget.
 public enum GELU {
-    @inlinable
     public static func forward(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, count: Int) {
         let box = UncheckedBox((out, inp))
-        Threads.parallelFor((count + 15) / 16, minChunk: 1024) { range in
-            let (out, inp) = box.value
-            for blk in range {
-                let i = blk * 16
-                if i + 16 <= count {
-                    let x = UnsafeRawPointer(inp + i).loadUnaligned(as: FastMath.V.self)
-                    UnsafeMutableRawPointer(out + i).storeBytes(of: x * FastMath.phi(x).cdf, as: FastMath.V.self)
-                } else {
-                    for j in i..<count { let x = inp[j]; out[j] = x * FastMath.phi(FastMath.V(repeating: x)).cdf[0] }
-                }
-            }
+        Threads.parallelFor(count, minChunk: 16_384) { r in
+            avk_gelu_forward(box.value.0 + r.lowerBound, box.value.1 + r.lowerBound, r.count)
         }
     }
 
     /// `dinp (+)= dout · (Φ(x) + x · φ(x))`; with `accumulate: false` it overwrites, which allows
     /// `dinp == dout` (in place).
-    @inlinable
     public static func backward(dinp: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
                                 dout: UnsafePointer<Float>, count: Int, accumulate: Bool) {
         let box = UncheckedBox((dinp, inp, dout))
-        let invSqrt2Pi: Float = 0.39894228040143268
-        Threads.parallelFor((count + 15) / 16, minChunk: 1024) { range in
-            let (dinp, inp, dout) = box.value
-            for blk in range {
-                let i = blk * 16
-                if i + 16 <= count {
-                    let x = UnsafeRawPointer(inp + i).loadUnaligned(as: FastMath.V.self)
-                    let g = UnsafeRawPointer(dout + i).loadUnaligned(as: FastMath.V.self)
-                    let (cdf, gauss) = FastMath.phi(x)
-                    var d = g * (cdf + x * gauss * invSqrt2Pi)
-                    if accumulate { d += UnsafeRawPointer(dinp + i).loadUnaligned(as: FastMath.V.self) }
-                    UnsafeMutableRawPointer(dinp + i).storeBytes(of: d, as: FastMath.V.self)
-                } else {
-                    for j in i..<count {
-                        let (cdf, gauss) = FastMath.phi(FastMath.V(repeating: inp[j]))
-                        let d = dout[j] * (cdf[0] + inp[j] * gauss[0] * invSqrt2Pi)
-                        dinp[j] = accumulate ? dinp[j] + d : d
-                    }
-                }
-            }
+        Threads.parallelFor(count, minChunk: 16_384) { r in
+            avk_gelu_backward(box.value.0 + r.lowerBound, box.value.1 + r.lowerBound, box.value.2 + r.lowerBound, r.count, accumulate ? 1 : 0)
         }
     }
 }
 
-/// Row-wise softmax over `cols` (vectorised exp, `FastMath.softmaxInPlace`).
+/// Row-wise softmax over `cols` (`FastMath.softmaxInPlace`).
 /// Backward: `dinp (+)= y ⊙ (dout − Σ dout ⊙ y)`; overwriting allows `dinp == dout` (in place).
 public enum Softmax {
-    @inlinable
     public static func forward(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, rows: Int, cols: Int) {
         if UnsafePointer(out) != inp { out.update(from: inp, count: rows * cols) }
         for r in 0..<rows { FastMath.softmaxInPlace(out + r * cols, cols) }

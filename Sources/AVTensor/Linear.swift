@@ -1,3 +1,5 @@
+import CKernels
+
 /// How a linear layer's GEMMs use the thread budget.
 public enum GemmThreading: String, Sendable, CaseIterable {
     /// One GEMM call per linear; OpenBLAS threads it (`Threads.set` sets OpenBLAS's count).
@@ -98,27 +100,6 @@ public enum Reduce {
         if accumulate { add(y, x, n) } else { y.update(from: x, count: n) }
     }
 
-    /// Σ x[i] with SIMD16 accumulators.
-    @inlinable
-    public static func sum(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
-        simdSum(n, { UnsafeRawPointer(x + $0).loadUnaligned(as: SIMD16<Float>.self) }, { x[$0] })
-    }
-
-    /// Σ x[i]·y[i] with SIMD16 accumulators.
-    @inlinable
-    public static func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int) -> Float {
-        simdSum(n, { UnsafeRawPointer(x + $0).loadUnaligned(as: SIMD16<Float>.self) * UnsafeRawPointer(y + $0).loadUnaligned(as: SIMD16<Float>.self) },
-                { x[$0] * y[$0] })
-    }
-
-    /// Σ over i < n of `term(i)`: 16 lanes at a time (`vector(i)` covers i..<i+16), then the tail.
-    @inlinable @inline(__always)
-    public static func simdSum(_ n: Int, _ vector: (Int) -> SIMD16<Float>, _ term: (Int) -> Float) -> Float {
-        var acc = SIMD16<Float>(repeating: 0)
-        var i = 0
-        while i + 16 <= n { acc += vector(i); i += 16 }
-        var s = acc.sum()
-        while i < n { s += term(i); i += 1 }
-        return s
-    }
+    /// Σ x[i]·y[i] (`Kernels` vector width).
+    public static func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int) -> Float { avk_dot(x, y, n) }
 }

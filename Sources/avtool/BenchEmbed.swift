@@ -89,22 +89,9 @@ struct BenchEmbed: ParsableCommand {
     }
 
     func comparePyTorch(exportDir: String, ours: (Double, Double, Double, Double)) throws {
-        let script = "bench/reference/embed_timm.py"
-        guard FileManager.default.fileExists(atPath: script) else { throw ValidationError("\(script) not found (run from the repository root)") }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", script, "--model", exportDir, "--batch", "\(batch)", "--threads", "\(threads)", "--repeats", "\(repeats)"]
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        try p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0, let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last(where: { $0.hasPrefix("{") }),
-              let r = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Double],
-              let cold = r["cold_start_s"], let b1 = r["per_clip_batch1_s"], let bn = r["per_clip_batchN_s"], let rss = r["peak_rss_mb"] else {
-            print("PyTorch reference did not run (is torch + timm installed?)")
-            return
-        }
+        guard let r = try runReference("embed_timm.py", ["--model", exportDir, "--batch", "\(batch)", "--threads", "\(threads)",
+                                                          "--repeats", "\(repeats)"]),
+              let cold = r["cold_start_s"], let b1 = r["per_clip_batch1_s"], let bn = r["per_clip_batchN_s"], let rss = r["peak_rss_mb"] else { return }
         print("figure                              avembed   PyTorch   ratio (PyTorch / avembed)")
         for (name, a, b) in [("cold start (s)", ours.0, cold), ("per clip, batch 1 (ms)", 1000 * ours.1, 1000 * b1),
                              ("per clip, batch \(batch) (ms)", 1000 * ours.2, 1000 * bn), ("peak RSS, batch 1 (MB)", ours.3, rss)] {

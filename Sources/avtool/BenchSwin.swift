@@ -12,11 +12,12 @@ struct BenchSwin: ParsableCommand {
     @Option(help: "Window size (default: the preset's).") var window: Int?
     @Option(help: "Batch size.") var batch = 8
     @OptionGroup var threads: BenchThreads
-    @Option(help: "Timed steps per thread count (after one warm-up step).") var steps = 3
+    @Option(help: "Timed steps per thread count (after one warm-up step); the best is reported.") var steps = 3
     @Option(parsing: .upToNextOption,
             help: "GEMM threading modes to measure, space-separated: blas (OpenBLAS threads), rows (our threads split rows, BLAS single-threaded).")
     var gemm: [GemmThreading] = [.blas, .rows]
     @Flag(help: "Only print the memory plan (no timing).") var memoryOnly = false
+    @OptionGroup var reference: PyTorchComparison
     @Option(help: "Drop-path rate (default: the preset's).") var dropPath: Float?
 
     func validate() throws {
@@ -50,7 +51,7 @@ struct BenchSwin: ParsableCommand {
         var rng = Rng(seed: 3)
         let input = Tensor([batch * model.inputCount]), dout = Tensor([batch * cfg.embeddingSize])
         rng.fillNormal(input.ptr, input.count); rng.fillNormal(dout.ptr, dout.count)
-        print("threads  gemm  sgemm-peak(1024³) GFLOP/s  step s  samples/s  GFLOP/s  ratio-to-peak")
+        print("threads  gemm  sgemm-peak(1024³) GFLOP/s  step s (best)  samples/s  GFLOP/s  ratio-to-peak" + (reference.compare ? "  PyTorch samples/s  ratio" : ""))
         for t in threads.threads {
             Threads.set(t)
             let peak = measureSgemm(m: 1024, n: 1024, k: 1024)
@@ -62,13 +63,31 @@ struct BenchSwin: ParsableCommand {
                     model.backward(dout: dout.ptr)
                 }
                 step()
-                let sw = Stopwatch()
-                for _ in 0..<steps { step() }
-                let secs = sw.seconds / Double(steps)
-                let sps = Double(batch) / secs, gf = sps * flops / 1e9
-                print(String(format: "%7d  %4@  %24.1f  %6.3f  %9.2f  %7.1f  %12.2f", t, mode.rawValue, peak, secs, sps, gf, gf / peak))
+                // Alternating rounds with the reference (one round without --compare); best step of each.
+                var best = Double.infinity, torch = 0.0
+                for _ in 0..<(reference.compare ? 2 : 1) {
+                    for _ in 0..<steps {
+                        let sw = Stopwatch()
+                        step()
+                        best = min(best, sw.seconds)
+                    }
+                    if reference.compare, let r = try runReference("swin_timm.py", referenceArguments(cfg, threads: t)), let sps = r["samples_per_s"] {
+                        torch = max(torch, sps)
+                    }
+                }
+                let sps = Double(batch) / best, gf = sps * flops / 1e9
+                var line = String(format: "%7d  %4@  %24.1f  %13.3f  %9.2f  %7.1f  %12.2f", t, mode.rawValue, peak, best, sps, gf, gf / peak)
+                if reference.compare { line += torch > 0 ? String(format: "  %17.2f  %5.2f×", torch, sps / torch) : "  (no reference)" }
+                print(line)
             }
         }
+    }
+
+    /// The same work for `bench/reference/swin_timm.py`: this model's exact geometry.
+    func referenceArguments(_ c: SwinConfig, threads: Int) -> [String] {
+        ["--embed-dim", "\(c.embedDim)", "--patch", "\(c.patchSize)", "--depths"] + c.depths.map(String.init) + ["--heads"] + c.numHeads.map(String.init)
+            + ["--window", "\(c.windowSize)", "--drop-path", "\(c.dropPathRate)", "--image", "\(c.imageSize[0])", "\(c.imageSize[1])",
+               "--embedding", "\(c.embeddingSize)", "--batch", "\(batch)", "--threads", "\(threads)", "--steps", "\(steps)"]
     }
 }
 

@@ -110,23 +110,12 @@ struct BenchTrain: ParsableCommand {
             rows.append((layout + (ranks > 1 ? (overlap ? ", overlap" : ", no overlap") : ""), rate))
         }
         if reference.compare {
-            let script = "bench/reference/train_timm.py"
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            p.arguments = ["python3", script, "--preset", preset, "--batch", "\(globalBatch)", "--threads", "\(cores)", "--steps", "\(steps)",
-                           "--image", frontend == .demo ? "64" : "256"]
-            let pipe = Pipe()
-            p.standardOutput = pipe
-            try p.run()
-            let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            p.waitUntilExit()
-            if p.terminationStatus == 0, let line = out.split(separator: "\n").last(where: { $0.hasPrefix("{") }),
-               let r = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Double], let torch = r["samples_per_s"] {
+            if let r = try runReference("train_timm.py", ["--preset", preset, "--batch", "\(globalBatch)", "--threads", "\(cores)",
+                                                          "--steps", "\(steps)", "--image", frontend == .demo ? "64" : "256"]),
+               let torch = r["samples_per_s"] {
                 print(String(format: "PyTorch %@, 1 process × %d threads: %.2f samples/s (peak RSS %.0f MB)", "timm", cores, torch,
                              r["peak_rss_mb"] ?? 0))
                 for (layout, rate) in rows { print(String(format: "  %@: %.2f× PyTorch", layout, rate / torch)) }
-            } else {
-                print("PyTorch reference did not run (torch + timm installed?)")
             }
         }
     }

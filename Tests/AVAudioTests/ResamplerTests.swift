@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import AVAudio
+import AVTensor
 import TestSupport
 
 /// Band-limited resampling: tones keep frequency and level; content above the new Nyquist is removed.
@@ -33,6 +34,15 @@ final class ResamplerTests: XCTestCase {
 
     func rms(_ y: [Float], _ lo: Int, _ hi: Int) -> Double {
         (y[lo..<hi].reduce(0.0) { $0 + Double($1) * Double($1) } / Double(hi - lo)).squareRoot()
+    }
+
+    /// The polyphase loop runs on every kernel path this CPU has, with the baseline's samples.
+    func testEveryKernelPathResamplesAlike() {
+        let x = TestSupport.randn(44_100, seed: 5, std: 0.3)
+        let runs = Kernels.available.compactMap { p in Kernels.with(p) { Resampler.resample(x, from: 44_100, to: 16_000) } }
+        XCTAssertEqual(runs.count, Kernels.available.count)
+        for r in runs.dropFirst() { XCTAssertLessThan(TestSupport.relativeError(r, runs[0]), 1e-6) }
+        Kernels.select(Kernels.available.last ?? .baseline)
     }
 
     func testLengthAndIdentity() {

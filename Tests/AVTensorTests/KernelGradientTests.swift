@@ -140,19 +140,25 @@ final class KernelGradientTests: XCTestCase {
         check("meanpool", analytic: dx, numeric: TestSupport.numericGradient(x) { f($0) })
     }
 
-    /// The vectorised GELU, its derivative and exp against Double references over a wide range.
+    /// GELU, its derivative and exp against Double references over a wide range, on every kernel
+    /// path this CPU runs.
     func testFastMathAccuracy() {
         let xs = (0..<4000).map { Float($0 - 2000) * 0.01 }
-        var g = [Float](repeating: 0, count: xs.count), dg = [Float](repeating: 0, count: xs.count)
-        GELU.forward(out: &g, inp: xs, count: xs.count)
-        GELU.backward(dinp: &dg, inp: xs, dout: [Float](repeating: 1, count: xs.count), count: xs.count, accumulate: false)
-        for (i, x) in xs.enumerated() {
-            let xd = Double(x), cdf = 0.5 * (1 + erf(xd / 2.squareRoot()))
-            XCTAssertEqual(Double(g[i]), xd * cdf, accuracy: 1e-6 * max(1, abs(xd)), "gelu(\(x))")
-            XCTAssertEqual(Double(dg[i]), cdf + xd * exp(-xd * xd / 2) / (2 * Double.pi).squareRoot(), accuracy: 2e-6, "gelu'(\(x))")
-        }
-        for x in stride(from: Float(-80), through: 80, by: 0.37) {
-            XCTAssertEqual(Double(FastMath.expScalar(x)), exp(Double(x)), accuracy: 3e-7 * exp(Double(x)), "exp(\(x))")
+        let es = Array(stride(from: Float(-80), through: 80, by: 0.37))
+        for path in Kernels.available {
+            Kernels.with(path) {
+                var g = [Float](repeating: 0, count: xs.count), dg = [Float](repeating: 0, count: xs.count)
+                GELU.forward(out: &g, inp: xs, count: xs.count)
+                GELU.backward(dinp: &dg, inp: xs, dout: [Float](repeating: 1, count: xs.count), count: xs.count, accumulate: false)
+                for (i, x) in xs.enumerated() {
+                    let xd = Double(x), cdf = 0.5 * (1 + erf(xd / 2.squareRoot()))
+                    XCTAssertEqual(Double(g[i]), xd * cdf, accuracy: 1e-6 * max(1, abs(xd)), "\(path) gelu(\(x))")
+                    XCTAssertEqual(Double(dg[i]), cdf + xd * exp(-xd * xd / 2) / (2 * Double.pi).squareRoot(), accuracy: 2e-6, "\(path) gelu'(\(x))")
+                }
+                var e = [Float](repeating: 0, count: es.count)
+                FastMath.exp(es, into: &e, es.count)
+                for (x, y) in zip(es, e) { XCTAssertEqual(Double(y), exp(Double(x)), accuracy: 3e-7 * exp(Double(x)), "\(path) exp(\(x))") }
+            }
         }
     }
 

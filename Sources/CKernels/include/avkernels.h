@@ -1,0 +1,42 @@
+// avtrain's hot non-GEMM kernels, compiled once per instruction set (baseline x86-64/SSE2,
+// AVX2+FMA, AVX-512) from the same C source and chosen at start-up by what the CPU has
+// (AVTRAIN_KERNELS=baseline|avx2|avx512 forces one). Swift code built for baseline x86-64 only
+// vectorises to SSE; these run at the machine's real vector width. Thread-safe; no allocation.
+#ifndef AVTRAIN_KERNELS_H
+#define AVTRAIN_KERNELS_H
+#include <stddef.h>
+
+/// Instruction-set paths: 0 baseline, 1 avx2 (+FMA), 2 avx512 (F+DQ).
+enum { AVK_BASELINE = 0, AVK_AVX2 = 1, AVK_AVX512 = 2, AVK_PATHS = 3 };
+
+/// Whether this CPU (and this build) can run `path`.
+int avk_available(int path);
+/// The path in use (the best available, or AVTRAIN_KERNELS when set and available).
+int avk_active(void);
+/// Uses `path` from now on; returns 0, or -1 when it is not available (nothing changes).
+int avk_select(int path);
+/// "baseline", "avx2" or "avx512".
+const char *avk_name(int path);
+
+/// y[i] = e^x[i] (inputs clamped to ±87.3; ≈ 2 ulp).
+void avk_exp(float *y, const float *x, size_t n);
+/// out = x · Φ(x) (exact-erf GELU; |error| ≤ 2e-7).
+void avk_gelu_forward(float *out, const float *x, size_t n);
+/// dinp (+)= dout · (Φ(x) + x · φ(x)); in place (dinp == dout) when not accumulating.
+void avk_gelu_backward(float *dinp, const float *x, const float *dout, size_t n, int accumulate);
+/// e[i] = exp(x[i] − max x) (may be in place); returns Σ e[i] and writes max x to *max.
+float avk_exp_shifted(const float *x, float *e, size_t n, float *max);
+/// Σ a[i]·b[i].
+float avk_dot(const float *a, const float *b, size_t n);
+/// LayerNorm forward of `rows` rows of `dim`: out, and the per-row mean and 1/std.
+void avk_layernorm_forward(float *out, float *mean, float *rstd, const float *x, const float *w, const float *b,
+                           size_t rows, size_t dim, float eps);
+/// LayerNorm backward of `rows` rows: dx (+)= …, dw += Σ g·x̂, db += Σ g.
+void avk_layernorm_backward(float *dx, float *dw, float *db, const float *g, const float *x, const float *w,
+                            const float *mean, const float *rstd, size_t rows, size_t dim, int accumulate);
+/// Rational polyphase resampling (see AVAudio's Resampler): output o (o < count) sits
+/// o·down/up input samples in; it is Σ_k table[(o mod up)·taps + k] · x[i − half + 1 + k] with
+/// i = ⌊o·down/up⌋ and x zero outside [0, n). `edge` is scratch for `taps` floats.
+void avk_polyphase(float *y, size_t count, const float *x, size_t n, const float *table, size_t taps, size_t half,
+                   size_t up, size_t down, float *edge);
+#endif

@@ -1,0 +1,175 @@
+// One C source for every kernel; each is instantiated three times (baseline, AVX2+FMA, AVX-512)
+// through target attributes, and dispatch.c picks one set at start-up. Bodies are plain loops
+// that clang vectorises at the width of the instantiation; FP reassociation is allowed only
+// inside these bodies (sums in any order, fused multiply-adds), so paths agree to float rounding.
+#include "avkernels.h"
+#include "kernels_impl.h"
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#define BODY_PRAGMAS _Pragma("clang fp reassociate(on) contract(fast)")
+
+static inline __attribute__((always_inline)) float exp_body(float x) {
+    x = x < -87.3f ? -87.3f : x;
+    x = x > 87.3f ? 87.3f : x;
+    float k = __builtin_rintf(x * 1.44269504088896341f);
+    float r = x - k * 0.693359375f + k * 2.12194440e-4f;   // Cody–Waite: ln 2 in two parts
+    float p = 1.9875691500e-4f;                             // Cephes expf polynomial (~2 ulp)
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * (r * r) + r + 1.0f;
+    int32_t bits = ((int32_t)k + 127) << 23;
+    float scale;
+    memcpy(&scale, &bits, 4);
+    return p * scale;
+}
+
+/// Normal CDF Φ(x) (erf by Abramowitz–Stegun 7.1.26, |error| ≤ 1.5e-7) and e^{−x²/2}.
+static inline __attribute__((always_inline)) float phi_body(float x, float *gauss) {
+    float z = x * 0.70710678118654752f, az = fabsf(z);
+    float t = 1.0f / (1.0f + 0.3275911f * az);
+    float poly = 1.061405429f;
+    poly = poly * t - 1.453152027f;
+    poly = poly * t + 1.421413741f;
+    poly = poly * t - 0.284496736f;
+    poly = poly * t + 0.254829592f;
+    poly = poly * t;
+    float g = exp_body(-(az * az));
+    float e = 1.0f - poly * g;
+    *gauss = g;
+    return 0.5f * (1.0f + (z < 0 ? -e : e));
+}
+
+static inline __attribute__((always_inline)) void exp_array_body(float *y, const float *x, size_t n) {
+    BODY_PRAGMAS
+    for (size_t i = 0; i < n; i++) y[i] = exp_body(x[i]);
+}
+
+static inline __attribute__((always_inline)) void gelu_forward_body(float *out, const float *x, size_t n) {
+    BODY_PRAGMAS
+    for (size_t i = 0; i < n; i++) { float g; out[i] = x[i] * phi_body(x[i], &g); }
+}
+
+static inline __attribute__((always_inline)) void gelu_backward_body(float *dinp, const float *x, const float *dout, size_t n, int acc) {
+    BODY_PRAGMAS
+    const float inv_sqrt_2pi = 0.39894228040143268f;
+    if (acc) {
+        for (size_t i = 0; i < n; i++) { float g, c = phi_body(x[i], &g); dinp[i] += dout[i] * (c + x[i] * g * inv_sqrt_2pi); }
+    } else {
+        for (size_t i = 0; i < n; i++) { float g, c = phi_body(x[i], &g); dinp[i] = dout[i] * (c + x[i] * g * inv_sqrt_2pi); }
+    }
+}
+
+static inline __attribute__((always_inline)) float exp_shifted_body(const float *x, float *e, size_t n, float *max) {
+    BODY_PRAGMAS
+    float m = -INFINITY;
+    for (size_t i = 0; i < n; i++) m = x[i] > m ? x[i] : m;
+    float s = 0;
+    for (size_t i = 0; i < n; i++) { float v = exp_body(x[i] - m); e[i] = v; s += v; }
+    *max = m;
+    return s;
+}
+
+static inline __attribute__((always_inline)) float dot_body(const float *a, const float *b, size_t n) {
+    BODY_PRAGMAS
+    float s = 0;
+    for (size_t i = 0; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+static inline __attribute__((always_inline)) void layernorm_forward_body(float *out, float *mean, float *rstd, const float *x,
+                                                                         const float *w, const float *b, size_t rows, size_t dim, float eps) {
+    BODY_PRAGMAS
+    for (size_t r = 0; r < rows; r++) {
+        const float *xr = x + r * dim;
+        float *y = out + r * dim;
+        float sum = 0;
+        for (size_t i = 0; i < dim; i++) sum += xr[i];
+        float m = sum / (float)dim, v = 0;
+        for (size_t i = 0; i < dim; i++) { float d = xr[i] - m; v += d * d; }
+        float s = 1.0f / sqrtf(v / (float)dim + eps);
+        for (size_t i = 0; i < dim; i++) y[i] = (xr[i] - m) * s * w[i] + b[i];
+        mean[r] = m;
+        rstd[r] = s;
+    }
+}
+
+static inline __attribute__((always_inline)) void layernorm_backward_body(float *dx, float *dw, float *db, const float *g, const float *x,
+                                                                          const float *w, const float *mean, const float *rstd,
+                                                                          size_t rows, size_t dim, int acc) {
+    BODY_PRAGMAS
+    for (size_t r = 0; r < rows; r++) {
+        const float *gr = g + r * dim, *xr = x + r * dim;
+        float *d = dx + r * dim;
+        float m = mean[r], s = rstd[r], sg = 0, sgx = 0;
+        for (size_t i = 0; i < dim; i++) {
+            float xh = (xr[i] - m) * s, gw = gr[i] * w[i];
+            sg += gw;
+            sgx += gw * xh;
+            db[i] += gr[i];
+            dw[i] += gr[i] * xh;
+        }
+        float mg = sg / (float)dim, mgx = sgx / (float)dim;
+        if (acc) {
+            for (size_t i = 0; i < dim; i++) d[i] += (gr[i] * w[i] - mg - (xr[i] - m) * s * mgx) * s;
+        } else {
+            for (size_t i = 0; i < dim; i++) d[i] = (gr[i] * w[i] - mg - (xr[i] - m) * s * mgx) * s;
+        }
+    }
+}
+
+static inline __attribute__((always_inline)) void polyphase_body(float *y, size_t count, const float *x, size_t n, const float *table,
+                                                                 size_t taps, size_t half, size_t up, size_t down, float *edge) {
+    BODY_PRAGMAS
+    size_t step = down / up, step_phase = down % up, i = 0, phase = 0, row = 0;
+    for (size_t o = 0; o < count; o++) {
+        // Taps k = 0..<taps weigh input samples i − half + 1 + k (zero outside the signal).
+        ptrdiff_t first = (ptrdiff_t)i - (ptrdiff_t)half + 1;
+        const float *s = x + first;
+        if (first < 0 || first + (ptrdiff_t)taps > (ptrdiff_t)n) {
+            for (size_t k = 0; k < taps; k++) {
+                ptrdiff_t j = first + (ptrdiff_t)k;
+                edge[k] = j >= 0 && j < (ptrdiff_t)n ? x[j] : 0.0f;
+            }
+            s = edge;
+        }
+        const float *f = table + row * taps;
+        float acc = 0;
+        for (size_t k = 0; k < taps; k++) acc += s[k] * f[k];
+        y[o] = acc;
+        i += step;
+        phase += step_phase;
+        if (phase >= up) { phase -= up; i += 1; }
+        if (++row == up) row = 0;
+    }
+}
+
+// One set of entry points per path.
+#define AVK_INSTANTIATE(SUFFIX, ATTR)                                                                                         \
+    ATTR static void exp_##SUFFIX(float *y, const float *x, size_t n) { exp_array_body(y, x, n); }                             \
+    ATTR static void gelu_forward_##SUFFIX(float *o, const float *x, size_t n) { gelu_forward_body(o, x, n); }                 \
+    ATTR static void gelu_backward_##SUFFIX(float *d, const float *x, const float *g, size_t n, int a) {                      \
+        gelu_backward_body(d, x, g, n, a);                                                                                     \
+    }                                                                                                                          \
+    ATTR static float exp_shifted_##SUFFIX(const float *x, float *e, size_t n, float *m) { return exp_shifted_body(x, e, n, m); } \
+    ATTR static float dot_##SUFFIX(const float *a, const float *b, size_t n) { return dot_body(a, b, n); }                     \
+    ATTR static void layernorm_forward_##SUFFIX(float *o, float *m, float *s, const float *x, const float *w, const float *b,  \
+                                                size_t r, size_t d, float e) { layernorm_forward_body(o, m, s, x, w, b, r, d, e); } \
+    ATTR static void layernorm_backward_##SUFFIX(float *dx, float *dw, float *db, const float *g, const float *x, const float *w, \
+                                                 const float *m, const float *s, size_t r, size_t d, int a) {                  \
+        layernorm_backward_body(dx, dw, db, g, x, w, m, s, r, d, a);                                                           \
+    }                                                                                                                          \
+    ATTR static void polyphase_##SUFFIX(float *y, size_t c, const float *x, size_t n, const float *t, size_t taps, size_t h,    \
+                                        size_t u, size_t dn, float *e) { polyphase_body(y, c, x, n, t, taps, h, u, dn, e); }   \
+    const avk_impl avk_impl_##SUFFIX = {exp_##SUFFIX, gelu_forward_##SUFFIX, gelu_backward_##SUFFIX, exp_shifted_##SUFFIX, dot_##SUFFIX,     \
+                                        layernorm_forward_##SUFFIX, layernorm_backward_##SUFFIX, polyphase_##SUFFIX};
+
+AVK_INSTANTIATE(baseline, )
+#if defined(__x86_64__)
+AVK_INSTANTIATE(avx2, __attribute__((target("avx2,fma"))))
+AVK_INSTANTIATE(avx512, __attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma"))))
+#endif
