@@ -16,8 +16,10 @@ struct BenchFrontend: ParsableCommand {
     var repeats = 5
     @OptionGroup var threads: BenchThreads
     @Option(help: "Only stages whose name contains this text.") var only = ""
-    @Option(help: "librosa's time per clip on this machine (ms), measured separately, for the ratio.")
+    @Option(help: "librosa's time per clip on this machine (ms), measured separately, for the ratio (--compare measures it).")
     var librosaMs = 4.0
+    @Flag(help: "Time librosa, torch.stft and soxr in the same run and measure both resamplers' quality (bench/reference/frontend_librosa.py; needs numpy, librosa, soxr).")
+    var compare = false
 
     func validate() throws {
         try check(clipSeconds, in: 0.1...600, "clip-seconds"); try check(fileRate, in: 1000...768_000, "file-rate")
@@ -42,7 +44,11 @@ struct BenchFrontend: ParsableCommand {
 
         print("clip \(clipSeconds) s, \(fileRate) Hz 16-bit WAV → \(config.sampleRate) Hz, n_fft \(config.nFFT), "
               + "win \(config.winLength), hop \(config.hopLength), \(config.nMels) mels")
-        print("librosa reference: \(librosaMs) ms per clip = \(Int(clipSeconds * 1000 / librosaMs))× realtime (mel only, 1 thread)")
+        let reference = compare ? try measureReferences(in: dir.path) : nil
+        let librosaMs = reference?["librosa_logmel_ms"] ?? self.librosaMs
+        print("librosa reference: \(String(format: "%.2f", librosaMs)) ms per clip = \(Int(clipSeconds * 1000 / librosaMs))× realtime "
+              + "(mel only, 1 thread\(reference == nil ? ", --librosa-ms" : ", measured now"))")
+        var ours: [String: Double] = [:]
         let stages: [(String, () throws -> Void)] = [
             ("decode (libsndfile)", { _ = try AudioFile.read(path) }),
             ("resample \(fileRate / 1000) k→\(config.sampleRate / 1000) k", { _ = Resampler.resample(wav, from: fileRate, to: config.sampleRate) }),
@@ -63,7 +69,47 @@ struct BenchFrontend: ParsableCommand {
                 let rt = clipSeconds / perClip
                 let label = name.padding(toLength: 27, withPad: " ", startingAt: 0)
                 print(String(format: "%7d  ", t) + label + String(format: " %8.3f   %17.0f   %9.2f×", perClip * 1000, rt, librosaMs / 1000 / perClip))
+                if t == 1 { ours[name] = perClip * 1000 }
             }
+        }
+        if let reference { report(reference, ours: ours, resampleStage: stages[1].0) }
+    }
+
+    /// Our resampler's output for each quality-test tone (1 s sines at the file rate) and the
+    /// reference script's timings and quality figures for both resamplers.
+    func measureReferences(in dir: String) throws -> [String: Double]? {
+        let freqs = Array(stride(from: 100.0, through: 6800, by: 300)) + Array(stride(from: 8000.0, to: Double(fileRate) / 2, by: 250))
+        var all: [Float] = []
+        var perTone = 0
+        for f in freqs {
+            let tone = (0..<fileRate).map { Float(0.5 * sin(2 * Double.pi * f * Double($0) / Double(fileRate))) }
+            let y = Resampler.resample(tone, from: fileRate, to: 16000)
+            perTone = y.count
+            all += y
+        }
+        try all.withUnsafeBufferPointer { Data(buffer: $0) }.write(to: URL(fileURLWithPath: dir + "/tones.f32"))
+        let spec: [String: Any] = ["freqs": freqs, "file_rate": fileRate, "amplitude": 0.5, "samples_out": perTone]
+        try JSONSerialization.data(withJSONObject: spec).write(to: URL(fileURLWithPath: dir + "/tones.json"))
+        return try runReference("frontend_librosa.py", ["--seconds", "\(clipSeconds)", "--file-rate", "\(fileRate)", "--repeats", "\(repeats)",
+                                                        "--ours", dir])
+    }
+
+    func report(_ r: [String: Double], ours: [String: Double], resampleStage: String) {
+        print("same run, 1 thread      avtrain ms   reference ms   ratio (reference / avtrain)")
+        let rows: [(String, Double?, String, Double?)] = [
+            ("log-mel vs librosa", ours["log-mel only"], "librosa", r["librosa_logmel_ms"]),
+            ("STFT power vs torch", ours["STFT power only"], "torch.stft", r["torch_stft_ms"]),
+            ("resample vs soxr HQ", ours[resampleStage], "soxr HQ", r["soxr_hq_ms"]),
+            ("resample vs soxr VHQ", ours[resampleStage], "soxr VHQ", r["soxr_vhq_ms"]),
+        ]
+        for (name, a, _, b) in rows {
+            guard let a, let b else { continue }
+            print(name.padding(toLength: 22, withPad: " ", startingAt: 0) + String(format: " %10.3f   %12.3f   %6.2f×", a, b, b / a))
+        }
+        print("resampler quality (same tones, same measurement)  passband ripple ≤ 6.88 kHz   stop band ≥ 8 kHz (worst tone)")
+        for (name, key) in [("avtrain", "ours"), ("soxr HQ", "soxr_hq")] {
+            guard let rip = r[key + "_ripple_db"], let stop = r[key + "_stopband_db"] else { continue }
+            print(name.padding(toLength: 50, withPad: " ", startingAt: 0) + String(format: "%8.4f dB %27.1f dB", rip, stop))
         }
     }
 
