@@ -11,6 +11,7 @@ static inline MPI_Datatype avmpi_double(void) { return MPI_DOUBLE; }
 static inline MPI_Datatype avmpi_int32(void) { return MPI_INT32_T; }
 static inline MPI_Datatype avmpi_int64(void) { return MPI_INT64_T; }
 static inline MPI_Datatype avmpi_byte(void) { return MPI_BYTE; }
+static inline MPI_Request avmpi_request_null(void) { return MPI_REQUEST_NULL; }
 static inline MPI_Op avmpi_sum(void) { return MPI_SUM; }
 static inline MPI_Op avmpi_max(void) { return MPI_MAX; }
 static inline MPI_Op avmpi_min(void) { return MPI_MIN; }
