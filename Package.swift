@@ -83,6 +83,8 @@ let package = Package(
                                                         "AVSafetensors", "TestSupport"]),
         .testTarget(name: "AVTrainTests", dependencies: ["AVTrain", "AVEval", "AVData", "AVDist", "AVModel", "AVSafetensors", "AVTensor",
                                                          "TestSupport"]),
+        // Multi-host test bed (network namespaces, MPI over TCP; needs root): Launch/testbed.
+        .testTarget(name: "IntegrationTests", dependencies: ["AVData", "AVSafetensors", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

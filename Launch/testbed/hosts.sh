@@ -174,6 +174,11 @@ cmd_link() {
   check_prefix "$p"; need_root
   [[ "$host" =~ ^$p-h([0-9]+)$ ]] || die "link: host '$host' is not one of $p-h1..."
   ip link set "${p}v${BASH_REMATCH[1]}" "$updown"
+  if [ "$updown" = up ]; then
+    # Addresses that failed to resolve while the link was down would stay unreachable for a while.
+    ip neigh flush dev "${p}br" 2>/dev/null || true
+    ip -n "$host" neigh flush dev eth0 2>/dev/null || true
+  fi
 }
 
 cmd_kill() {
