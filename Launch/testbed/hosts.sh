@@ -154,8 +154,9 @@ cmd_profile() {
     if [ -n "$delay" ]; then
       shape "$p" "$i" netem delay "$delay" rate "$rate" limit 100000
     elif [ -n "$rate" ]; then
-      # burst must hold a whole GSO packet (64 KB) or tbf drops it; 1 ms of traffic at the rate.
-      shape "$p" "$i" tbf rate "$rate" burst "$([ "$rate" = 1gbit ] && echo 256kb || echo 1mb)" latency 20ms
+      # burst must hold a whole GSO packet (64 KB) or tbf drops it; the queue (16 MB, a deep-buffered
+      # switch) must not drop either: on a sub-ms RTT every drop costs TCP a 200 ms retransmit timeout.
+      shape "$p" "$i" tbf rate "$rate" burst "$([ "$rate" = 1gbit ] && echo 256kb || echo 1mb)" limit 16mb
     elif [ "$name" = loss1 ]; then
       # 1 % of the packets arriving at each host vanish (netdev ingress: before any socket sees them).
       ip netns exec "$ns" nft -f - <<EOF

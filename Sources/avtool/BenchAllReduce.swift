@@ -7,7 +7,7 @@ import AVMPI
 /// makes it (MPICommunicator: MPI_Iallreduce completed under the collective watchdog), against
 /// the message size, and the α–β fit of docs/distributed.md: t(n) = 2(R−1)·α + 2(R−1)/R · n·β
 /// (ring all-reduce: 2(R−1) latency-bound steps, each rank sends and receives 2(R−1)/R of the
-/// n bytes), fitted by least squares on relative error so small and large sizes both count.
+/// n bytes): α from the smallest message, β from the slope between the two largest.
 struct BenchAllReduce: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "allreduce",
         abstract: "All-reduce time vs message size under mpirun, and the fitted latency α and inverse bandwidth β.")
@@ -72,15 +72,13 @@ struct BenchAllReduce: ParsableCommand {
         }
     }
 
-    /// Least squares of t = a + b·n weighted by 1/t² (relative error); nil if degenerate.
+    /// t = a + b·n from the two regimes: a = the time of the smallest message (latency-bound),
+    /// b = the slope between the two largest (bandwidth-bound); nil with fewer than 3 sizes.
     static func fit(_ p: [(n: Double, t: Double)]) -> (Double, Double)? {
-        var sw = 0.0, sn = 0.0, st = 0.0, snn = 0.0, snt = 0.0
-        for (n, t) in p where t > 0 {
-            let w = 1 / (t * t)
-            sw += w; sn += w * n; st += w * t; snn += w * n * n; snt += w * n * t
-        }
-        let det = sw * snn - sn * sn
-        guard p.count >= 2, det.isFinite, abs(det) > 0 else { return nil }
-        return ((snn * st - sn * snt) / det, (sw * snt - sn * st) / det)
+        let s = p.sorted { $0.n < $1.n }
+        guard s.count >= 3, let small = s.first else { return nil }
+        let (x, y) = (s[s.count - 2], s[s.count - 1])
+        guard y.n > x.n else { return nil }
+        return (small.t, max(0, (y.t - x.t) / (y.n - x.n)))
     }
 }
