@@ -92,6 +92,8 @@ let package = Package(
                                                         "AVSafetensors", "TestSupport", "RunFixtures"]),
         .testTarget(name: "AVTrainTests", dependencies: ["AVTrain", "AVEval", "AVData", "AVDist", "AVModel", "AVSafetensors", "AVTensor",
                                                          "AVFiles", "TestSupport", "RunFixtures"]),
+        // Everything that runs the built executables or mpirun, the multi-host test bed (network
+        // namespaces, MPI over TCP; needs root; Launch/testbed) included.
         .testTarget(name: "IntegrationTests", dependencies: ["AVTensor", "AVAudio", "AVModel", "AVData", "AVHDF5", "AVSafetensors",
                                                              "AVEval", "AVTrain", "TestSupport", "RunFixtures"]),
     ],

@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 apt_pkgs=(pkg-config libopenblas-dev libopenmpi-dev openmpi-bin libhdf5-dev libsndfile1-dev
-          libfftw3-dev espeak-ng sox)
+          libfftw3-dev espeak-ng sox
+          iproute2 nftables)   # the last two: multi-host test bed (Launch/testbed)
 missing=()
 for p in "${apt_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

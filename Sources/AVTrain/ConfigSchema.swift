@@ -113,6 +113,7 @@ enum ConfigSchema {
         "dist": [
             "overlap": .bool(\.dist.overlap),
             "bucket_mb": .float(\.dist.bucketMB),
+            "timeout_s": .float(\.dist.timeoutS),
         ],
         "eval": [
             "manifest": .string(\.eval.manifest),

@@ -172,6 +172,10 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         public var overlap = true
         /// `bucket_mb`: bucket size in MB (PyTorch DDP's default is 25).
         public var bucketMB: Float = 25
+        /// `timeout_s`: seconds any collective may wait for a peer before the job gives up on
+        /// it (a lost host, a hung rank); must exceed the longest stretch a rank works between
+        /// collectives (a step's compute imbalance, a checkpoint write, rank 0's periodic evaluation).
+        public var timeoutS: Float = 300
         /// Elements of float per bucket.
         public var bucketElements: Int { max(1, Int(bucketMB * 1_048_576 / 4)) }
     }
@@ -374,6 +378,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         try check(train.maxBadSteps > 0, "train.max_bad_steps", "must be positive, got \(train.maxBadSteps)")
         try check(!train.outDir.isEmpty, "train.out_dir", "must name a folder")
         try check(dist.bucketMB >= 0.001 && dist.bucketMB <= 2048, "dist.bucket_mb", "must be in 0.001...2048 MB, got \(dist.bucketMB)")
+        try check(dist.timeoutS >= 1 && dist.timeoutS <= 86_400, "dist.timeout_s", "must be in 1...86400 s, got \(dist.timeoutS)")
         if eval.enabled {
             try check(eval.manifest.isEmpty || eval.root.isEmpty, "eval.root", "set either eval.manifest (shards) or eval.dataset + eval.root, not both")
             try check(eval.manifest.isEmpty ? ["esc50", "us8k"].contains(eval.dataset) : eval.dataset.isEmpty || eval.dataset == "shards",

@@ -224,6 +224,7 @@ public final class Trainer {
     public func trainStep(_ batch: Batch) throws -> StepMetrics {
         let b = batch.size, d = model.config.embeddingSize, hw = model.inputCount
         precondition(b == config.data.batchPerRank, "batch of \(b), expected \(config.data.batchPerRank)")
+        CollectiveContext.step = step + 1
         input.ptr.update(from: batch.images.ptr, count: b * hw)
         if useAugmented { (input.ptr + b * hw).update(from: batch.augmented.ptr, count: b * hw) }
         model.params.zeroGrads()

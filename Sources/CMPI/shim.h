@@ -7,6 +7,9 @@
 static inline MPI_Comm avmpi_comm_world(void) { return MPI_COMM_WORLD; }
 static inline MPI_Datatype avmpi_float(void) { return MPI_FLOAT; }
 static inline MPI_Datatype avmpi_double(void) { return MPI_DOUBLE; }
+static inline MPI_Datatype avmpi_int64(void) { return MPI_INT64_T; }
+static inline MPI_Datatype avmpi_byte(void) { return MPI_BYTE; }
+static inline MPI_Request avmpi_request_null(void) { return MPI_REQUEST_NULL; }
 static inline MPI_Op avmpi_sum(void) { return MPI_SUM; }
 static inline MPI_Op avmpi_max(void) { return MPI_MAX; }
 static inline void *avmpi_in_place(void) { return MPI_IN_PLACE; }

@@ -5,5 +5,6 @@ import ArgumentParser
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Benchmarks.", subcommands: [
         BenchGemm.self, BenchSwin.self, BenchLoss.self, BenchFrontend.self, BenchLoader.self, BenchEmbed.self, BenchTrain.self,
+        BenchAllReduce.self,
     ])
 }

@@ -117,7 +117,7 @@ func job(_ comm: Communicator) throws -> Int32 {
 // every rank joins MPI_COMM_WORLD; an error on any rank aborts the whole job. Alone, the same
 // code runs with a single-rank communicator.
 if underMPI {
-    exit(try MPICommunicator.run(job))
+    exit(try MPICommunicator.run(timeoutSeconds: Double(config.dist.timeoutS), job))
 } else {
     do { exit(try job(InProcessCommunicator.single())) } catch {
         fputs("avtrain: \(error)\n", stderr)
