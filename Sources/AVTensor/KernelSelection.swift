@@ -73,7 +73,7 @@ public enum BLASKernels {
         }
         if !quiet && isLeadProcess {
             let how = explicit.map { "OPENBLAS_CORETYPE=\($0)" } ?? "auto-detected"
-            log("\(program): BLAS OpenBLAS core \(BLAS.coreName) (\(how)), \(BLAS.threads) thread(s)")
+            log("\(program): BLAS OpenBLAS core \(BLAS.coreName) (\(how)), \(BLAS.threads) thread(s); kernels \(Kernels.active)")
         }
     }
 

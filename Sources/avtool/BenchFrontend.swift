@@ -42,6 +42,7 @@ struct BenchFrontend: ParsableCommand {
         try AudioFile.write(path, samples: wav, sampleRate: fileRate, format: .wav16)
         let clip16k = Resampler.resample(wav, from: fileRate, to: config.sampleRate)
 
+        print("cpu: \(cpuModel()); kernels \(Kernels.active)")
         print("clip \(clipSeconds) s, \(fileRate) Hz 16-bit WAV → \(config.sampleRate) Hz, n_fft \(config.nFFT), "
               + "win \(config.winLength), hop \(config.hopLength), \(config.nMels) mels")
         let reference = compare ? try measureReferences(in: dir.path) : nil

@@ -36,7 +36,7 @@ struct BenchSwin: ParsableCommand {
         let model = try SwinEncoder(config: cfg, batch: batch)
         let flops = 3 * cfg.forwardMatmulFlops
         let mib = 1.0 / 1_048_576
-        print("core \(BLAS.coreName); \(preset) \(cfg.imageSize[0])×\(cfg.imageSize[1]) window \(cfg.windowSize), batch \(batch), "
+        print("cpu: \(cpuModel()); BLAS core \(BLAS.coreName); kernels \(Kernels.active); \(preset) \(cfg.imageSize[0])×\(cfg.imageSize[1]) window \(cfg.windowSize), batch \(batch), "
               + "\(model.params.parameterCount) parameters")
         print(String(format: "matmul work %.2f GFLOP per sample per step (forward + backward)", flops / 1e9))
         print(String(format: "memory: activations %.1f MiB + scratch %.1f MiB = %.1f MiB per sample (planned for batch %d); "

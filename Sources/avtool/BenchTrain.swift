@@ -68,7 +68,7 @@ struct BenchTrain: ParsableCommand {
             out_dir = "\(work)/run"
             """.write(toFile: config, atomically: true, encoding: .utf8)
 
-        print("cpu: \(cpuModel()); BLAS core \(BLAS.coreName); \(preset), global batch \(globalBatch), \(steps) timed steps after 2")
+        print("cpu: \(cpuModel()); BLAS core \(BLAS.coreName); kernels \(Kernels.active); \(preset), global batch \(globalBatch), \(steps) timed steps after 2")
         print("layout                      overlap  samples/s  step s  comm wait share  peak RSS/rank MB")
         var rows: [(String, Double)] = []
         for (ranks, overlap) in [(1, true), (cores, true), (cores, false)] {
