@@ -54,13 +54,22 @@ static inline __attribute__((always_inline)) void gelu_forward_body(float *out, 
     for (size_t i = 0; i < n; i++) { float g; out[i] = x[i] * phi_body(x[i], &g); }
 }
 
+// Outputs go through a block on the stack, so the vectorised loops never alias their inputs:
+// `dinp` may be `dout` (in place) and `e` may be `x`.
+enum { BLOCK = 256 };
+
 static inline __attribute__((always_inline)) void gelu_backward_body(float *dinp, const float *x, const float *dout, size_t n, int acc) {
     BODY_PRAGMAS
     const float inv_sqrt_2pi = 0.39894228040143268f;
-    if (acc) {
-        for (size_t i = 0; i < n; i++) { float g, c = phi_body(x[i], &g); dinp[i] += dout[i] * (c + x[i] * g * inv_sqrt_2pi); }
-    } else {
-        for (size_t i = 0; i < n; i++) { float g, c = phi_body(x[i], &g); dinp[i] = dout[i] * (c + x[i] * g * inv_sqrt_2pi); }
+    float t[BLOCK];
+    for (size_t lo = 0; lo < n; lo += BLOCK) {
+        size_t m = n - lo < BLOCK ? n - lo : BLOCK;
+        for (size_t i = 0; i < m; i++) { float g, c = phi_body(x[lo + i], &g); t[i] = dout[lo + i] * (c + x[lo + i] * g * inv_sqrt_2pi); }
+        if (acc) {
+            for (size_t i = 0; i < m; i++) dinp[lo + i] += t[i];
+        } else {
+            for (size_t i = 0; i < m; i++) dinp[lo + i] = t[i];
+        }
     }
 }
 
@@ -68,8 +77,12 @@ static inline __attribute__((always_inline)) float exp_shifted_body(const float 
     BODY_PRAGMAS
     float m = -INFINITY;
     for (size_t i = 0; i < n; i++) m = x[i] > m ? x[i] : m;
-    float s = 0;
-    for (size_t i = 0; i < n; i++) { float v = exp_body(x[i] - m); e[i] = v; s += v; }
+    float s = 0, t[BLOCK];
+    for (size_t lo = 0; lo < n; lo += BLOCK) {
+        size_t c = n - lo < BLOCK ? n - lo : BLOCK;
+        for (size_t i = 0; i < c; i++) { t[i] = exp_body(x[lo + i] - m); s += t[i]; }
+        for (size_t i = 0; i < c; i++) e[lo + i] = t[i];
+    }
     *max = m;
     return s;
 }
