@@ -31,18 +31,11 @@ public enum PatchEmbed {
     @inlinable
     static func forEachRun(batch: Int, channels: Int, height: Int, width: Int, patch p: Int, _ body: (Int, Int) -> Void) {
         let (gh, gw) = (height / p, width / p), k = channels * p * p
-        withoutActuallyEscaping(body) { body in
-            let run = UncheckedBox(body)
-            Threads.parallelFor(batch * gh, minChunk: 4) { range in
-                for bi in range {
-                    let b = bi / gh, i = bi % gh
-                    for j in 0..<gw {
-                        for c in 0..<channels {
-                            for ky in 0..<p {
-                                run.value(((b * gh + i) * gw + j) * k + (c * p + ky) * p, ((b * channels + c) * height + i * p + ky) * width + j * p)
-                            }
-                        }
-                    }
+        Threads.forEach(batch * gh, minChunk: 4) { bi in
+            let b = bi / gh, i = bi % gh
+            for j in 0..<gw {
+                for c in 0..<channels {
+                    for ky in 0..<p { body(((b * gh + i) * gw + j) * k + (c * p + ky) * p, ((b * channels + c) * height + i * p + ky) * width + j * p) }
                 }
             }
         }

@@ -31,17 +31,10 @@ public enum PatchMerging {
     @inlinable
     static func forEachQuarter(batch: Int, height: Int, width: Int, channels c: Int, _ body: (Int, Int) -> Void) {
         let (h2, w2) = (height / 2, width / 2)
-        withoutActuallyEscaping(body) { body in
-            let run = UncheckedBox(body)
-            Threads.parallelFor(batch * h2, minChunk: 4) { range in
-                for bi in range {
-                    let b = bi / h2, i = bi % h2
-                    for j in 0..<w2 {
-                        for q in 0..<4 {
-                            run.value(((b * h2 + i) * w2 + j) * 4 * c + q * c, ((b * height + 2 * i + (q & 1)) * width + 2 * j + (q >> 1)) * c)
-                        }
-                    }
-                }
+        Threads.forEach(batch * h2, minChunk: 4) { bi in
+            let b = bi / h2, i = bi % h2
+            for j in 0..<w2 {
+                for q in 0..<4 { body(((b * h2 + i) * w2 + j) * 4 * c + q * c, ((b * height + 2 * i + (q & 1)) * width + 2 * j + (q >> 1)) * c) }
             }
         }
     }

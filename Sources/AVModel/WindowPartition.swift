@@ -71,15 +71,9 @@ public enum WindowPartition {
     @inlinable
     static func forEachRow(map: UnsafePointer<Int32>, batch: Int, tokens: Int, rows: Int?, _ body: (Int, Int?) -> Void) {
         let rows = rows ?? tokens
-        withoutActuallyEscaping(body) { body in
-            let run = UncheckedBox((body, map))
-            Threads.parallelFor(batch * rows, minChunk: 256) { range in
-                let (body, map) = run.value
-                for row in range {
-                    let b = row / rows, t = Int(map[row - b * rows])
-                    body(row, t < 0 ? nil : b * tokens + t)
-                }
-            }
+        Threads.forEach(batch * rows, minChunk: 256) { row in
+            let b = row / rows, t = Int(map[row - b * rows])
+            body(row, t < 0 ? nil : b * tokens + t)
         }
     }
 }

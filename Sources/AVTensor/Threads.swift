@@ -30,6 +30,18 @@ public enum Threads {
     }
 }
 
+extension Threads {
+    /// Calls `body(i)` for every i in 0..<n, indices split into contiguous chunks over the thread
+    /// budget (`body` must only touch disjoint memory per index).
+    @inlinable
+    public static func forEach(_ n: Int, minChunk: Int = 1, _ body: (Int) -> Void) {
+        withoutActuallyEscaping(body) { body in
+            let each = UncheckedBox(body)
+            parallelFor(n, minChunk: minChunk) { range in for i in range { each.value(i) } }
+        }
+    }
+}
+
 /// Wraps a non-Sendable value (pointers, closures) for use in `@Sendable` closures where the
 /// caller guarantees disjoint access.
 public struct UncheckedBox<T>: @unchecked Sendable {
