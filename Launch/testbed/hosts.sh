@@ -215,7 +215,8 @@ cmd_run() {
   if [ $# -gt 0 ] && [ "$1" != "--" ]; then p="$1"; shift; fi
   [ "${1:-}" = "--" ] && shift
   [ $# -gt 0 ] || die "run: usage: hosts.sh run N [PREFIX] -- COMMAND..."
-  trap 'teardown "$p"' EXIT
+  run_prefix="$p"          # global: the EXIT trap runs after this function's locals are gone
+  trap 'teardown "$run_prefix"' EXIT
   trap 'exit 130' INT TERM
   cmd_up "$n" "$p"
   set +e
