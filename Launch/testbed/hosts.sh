@@ -12,6 +12,7 @@
 #   hosts.sh kill HOST [PREFIX]        SIGKILL every process running in a host
 #   hosts.sh mpirun PREFIX [mpirun args] -- PROGRAM [ARGS]   run a job on the test hosts
 #   hosts.sh hostfile [PREFIX]         print the hostfile path (slots = ranks per host)
+#   hosts.sh dropped [PREFIX]          packets the loss1 profile has dropped so far (all hosts)
 #
 # Delay profiles need tc netem (sch_netem) and loss needs nftables with numgen (nft); a kernel
 # without them gets a clear error for those profiles only. AVTB_OWNER=PID marks a test bed as
@@ -169,6 +170,17 @@ EOF
   echo "hosts.sh: profile $name on every link of $p"
 }
 
+# Sum of the loss1 drop counters of every host (0 when no loss profile is set).
+cmd_dropped() {
+  local p="${1:-avtb}" ns total=0 n
+  check_prefix "$p"; need_root; subnet_of "$p" >/dev/null
+  for ns in $(hosts_of "$p"); do
+    n=$(ip netns exec "$ns" nft list chain netdev avtb lossy 2>/dev/null | sed -n 's/.*counter packets \([0-9]*\).*/\1/p' | head -1)
+    total=$((total + ${n:-0}))
+  done
+  echo "$total"
+}
+
 cmd_link() {
   local updown="${1:-}" host="${2:-}" p="${3:-avtb}"
   [[ "$updown" =~ ^(up|down)$ ]] || die "link: expected up or down, got '$updown'"
@@ -235,6 +247,7 @@ case "$cmd" in
   link) cmd_link "$@" ;;
   kill) cmd_kill "$@" ;;
   mpirun) cmd_mpirun "$@" ;;
+  dropped) cmd_dropped "$@" ;;
   hostfile) p="${1:-avtb}"; subnet_of "$p" >/dev/null; echo "$state_root/$p/hostfile" ;;
   *) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac

@@ -17,8 +17,8 @@ final class MultiHostTests: XCTestCase {
     static var setupError: String?
     static var skipReason: String?
     static var hostsScript: String { TestSupport.packageRoot.appendingPathComponent("Launch/testbed/hosts.sh").path }
-    var avtrain: String { TestSupport.productsDir.appendingPathComponent("avtrain").path }
-    var avtool: String { TestSupport.productsDir.appendingPathComponent("avtool").path }
+    var avtrain: String { get throws { try TestSupport.executable("avtrain") } }
+    var avtool: String { get throws { try TestSupport.executable("avtool") } }
     var prefix: String { Self.prefix }
 
     /// Two test hosts for the whole class, under a name no other run uses (a leftover of a
@@ -49,7 +49,7 @@ final class MultiHostTests: XCTestCase {
             throw XCTSkip(reason)
         }
         if let error = Self.setupError { XCTFail(error); throw XCTSkip("test bed not up") }
-        XCTAssertTrue(FileManager.default.isExecutableFile(atPath: avtrain), "build avtrain first: \(avtrain)")
+        _ = try avtrain
     }
 
     /// `hosts.sh mpirun PREFIX args -- program`, ended (and failed) after `limit` seconds.
@@ -161,7 +161,8 @@ final class MultiHostTests: XCTestCase {
     }
 
     /// 1 % of the packets arriving at each host are dropped (nftables): TCP retransmits and the
-    /// run ends with the same bytes as on a clean network.
+    /// run ends with the same bytes as on a clean network. 60 steps move enough packets (GSO
+    /// segments) that drops are certain in practice (~17 expected; 30 steps gave 7–10).
     func testLossyLinksGiveTheSameBytes() throws {
         let (config, out) = try tinyConfig("loss")
         var results: [[Float]] = []
@@ -169,10 +170,17 @@ final class MultiHostTests: XCTestCase {
             try hosts(["profile", profile, prefix])
             try? FileManager.default.removeItem(atPath: out)
             let (status, text) = try onHosts(["-n", "2", "--map-by", "node"],
-                                             [avtrain, "--config", config, "--set", "data.batch_per_rank=8", "--set", "train.steps=6",
+                                             [avtrain, "--config", config, "--set", "data.batch_per_rank=8", "--set", "train.steps=60",
                                               "--set", "dist.timeout_s=60"])
             XCTAssertEqual(status, 0, "\(profile): \(text)")
-            results.append(try checkpointFloats(out + "/step-00000006.safetensors"))
+            results.append(try checkpointFloats(out + "/step-00000060.safetensors"))
+            if profile == "loss1" {
+                // The profile really dropped packets (nft counters of both hosts), else the test proves nothing.
+                let (s, dropped) = try TestSupport.run(Self.hostsScript, ["dropped", prefix])
+                XCTAssertEqual(s, 0, dropped)
+                XCTAssertGreaterThan(Int(dropped.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0, 0, "no packet was dropped: \(dropped)")
+                print("MultiHostTests: loss1 dropped \(dropped.trimmingCharacters(in: .whitespacesAndNewlines)) packets; same bytes")
+            }
         }
         try hosts(["profile", "bare", prefix])
         XCTAssertTrue(results[0] == results[1], "a lossy network changed the result")
