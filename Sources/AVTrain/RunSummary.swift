@@ -21,6 +21,8 @@ extension Trainer {
             "communication_wait_s": commWaitSeconds, "communication_share": seconds > 0 ? commWaitSeconds / seconds : 0,
             "overlap": config.dist.overlap, "bucket_mb": Double(config.dist.bucketMB),
             "peak_rss_mb_rank0": Double(ProcessMemory.peakResidentKiB()) / 1024,
+            "phase_seconds": Dictionary(uniqueKeysWithValues: phases.named),
+            "phase_shares": Dictionary(uniqueKeysWithValues: phases.named.map { ($0.0, seconds > 0 ? $0.1 / seconds : 0) }),
         ]
         func loss(_ p: (Int, Float)?) -> Any { p.map { ["step": $0.0, "loss": Double($0.1)] as [String: Any] } ?? NSNull() }
         json["first_loss"] = loss(lossRecord.first)

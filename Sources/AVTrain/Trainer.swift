@@ -74,9 +74,11 @@ public final class Trainer {
     public internal(set) var lastCheckpointStep = -1
     /// The overlapped gradient all-reduce (`[dist] overlap`), nil for one all-reduce after backward.
     let gradientSync: OverlappedAllReduce?
-    /// Seconds this rank waited for gradient all-reduces after its backward pass (the
+    /// Seconds per phase of this session's steps on this rank (`phases.allReduceWait`: the
     /// communication that compute did not hide).
-    public internal(set) var commWaitSeconds = 0.0
+    public internal(set) var phases = StepPhases()
+    /// Seconds this rank waited for gradient all-reduces after its backward pass.
+    public var commWaitSeconds: Double { phases.allReduceWait }
     /// Rank 0's periodic zero-shot evaluation (nil elsewhere and without `[eval]`).
     let evaluator: PeriodicEval?
 
@@ -184,7 +186,10 @@ public final class Trainer {
             let stream = loader.epoch(step / bpe, from: step % bpe)
             defer { stream.cancel() }
             var got = 0
-            while step < totalSteps, let batch = try stream.next() {
+            while step < totalSteps {
+                let waiting = Stopwatch()
+                guard let batch = try stream.next() else { break }
+                phases.data += waiting.seconds
                 got += 1
                 let m = try trainStep(batch)
                 try report(m)
@@ -227,6 +232,7 @@ public final class Trainer {
         CollectiveContext.step = step + 1
         input.ptr.update(from: batch.images.ptr, count: b * hw)
         if useAugmented { (input.ptr + b * hw).update(from: batch.augmented.ptr, count: b * hw) }
+        var phase = PhaseClock()
         model.params.zeroGrads()
         logitScale.zeroGrads()
         var rng = Rng(seed: EpochPlan.mix(UInt64(config.train.seed), UInt64(step), UInt64(comm.rank), 11))
@@ -238,19 +244,22 @@ public final class Trainer {
             let o = ema.forward(input: input.ptr, batch: b, training: false, rng: &rng)
             xMomentum = Array(UnsafeBufferPointer(start: o, count: b * d))
         }
+        phases.forward += phase.lap()
         let inputs = LossInputs(dim: d, x: x, xAug: xAug, xMomentum: xMomentum, text: batch.text.array,
                                 image: batch.image.array, weakImage: batch.weakImage.array)
         let res = try contrastiveObjective(local: inputs, logitScale: logitScale.values.ptr[0], weights: config.loss.weights(at: step),
                                            comm: comm)
         res.gradX.withUnsafeBufferPointer { dout.ptr.update(from: $0.baseAddress!, count: b * d) }
         if useAugmented { res.gradXAug.withUnsafeBufferPointer { (dout.ptr + b * d).update(from: $0.baseAddress!, count: b * d) } }
+        phases.objective += phase.lap()
         model.backward(dout: dout.ptr)
+        phases.backward += phase.lap()
         // The objective's gradients are already those of the global-batch loss for this rank's
         // clips, so the sum over ranks is the full parameter gradient (buckets already started
         // during backward with [dist] overlap). gradLogitScale is global.
-        let waited = Stopwatch()
         if let gradientSync { try gradientSync.finish() } else { try comm.allReduce(model.params.grads.buffer) }
-        commWaitSeconds += waited.seconds
+        phases.allReduceWait += phase.lap()
+        defer { phases.optimizer += phase.lap() }
         logitScale.grads.ptr[0] = res.gradLogitScale
         let norm = Float((Trainer.sumOfSquares(model.params.grads.ptr, model.params.count)
                           + Double(res.gradLogitScale * res.gradLogitScale)).squareRoot())

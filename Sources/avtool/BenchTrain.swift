@@ -108,6 +108,11 @@ struct BenchTrain: ParsableCommand {
             print(String(format: "%@  %7@  %9.2f  %6.2f  %14.1f %%  %16.0f", layout.padding(toLength: 26, withPad: " ", startingAt: 0),
                          ranks > 1 ? (overlap ? "on" : "off") : "-", rate, stepSeconds, 100 * share, rss))
             rows.append((layout + (ranks > 1 ? (overlap ? ", overlap" : ", no overlap") : ""), rate))
+            if let shares = summary["phase_shares"] as? [String: Double] {
+                let order = ["data_wait", "forward", "objective", "backward", "allreduce_wait", "optimizer"]
+                print("    rank 0's time: " + order.map { String(format: "%@ %.1f %%", $0, 100 * (shares[$0] ?? 0)) }.joined(separator: ", ")
+                      + String(format: "; rest (start-up, logging, checkpoint) %.1f %%", 100 * (1 - order.reduce(0) { $0 + (shares[$1] ?? 0) })))
+            }
         }
         if reference.compare {
             if let r = try runReference("train_timm.py", ["--preset", preset, "--batch", "\(globalBatch)", "--threads", "\(cores)",

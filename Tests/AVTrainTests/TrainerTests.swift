@@ -19,10 +19,18 @@ final class TrainerTests: XCTestCase {
                             comm: InProcessCommunicator.single())
         t.log = { _ in }
         t.historyLimit = 3
+        let wall = Stopwatch()
         try t.run()
+        let runSeconds = wall.seconds
         XCTAssertEqual(t.step, 11)
         XCTAssertTrue((3..<6).contains(t.history.count), "\(t.history.count) steps kept")
         XCTAssertEqual(t.history.map(\.step), Array((12 - t.history.count)...11))
+        // Every phase of the step was timed, and together they stay within the run's time.
+        let p = t.phases
+        for (name, secs) in p.named where name != "allreduce_wait" { XCTAssertGreaterThan(secs, 0, name) }
+        XCTAssertGreaterThanOrEqual(p.allReduceWait, 0)
+        XCTAssertLessThanOrEqual(p.named.reduce(0) { $0 + $1.1 }, runSeconds)
+        XCTAssertGreaterThan(p.forward + p.backward, p.optimizer, "the encoder dominates a step")
     }
 
     /// 40 steps (10 epochs of 4 steps) on the tiny set: the loss falls well below its start.
