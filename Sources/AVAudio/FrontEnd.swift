@@ -14,7 +14,7 @@ public final class FrontEnd: @unchecked Sendable {
     public init(_ config: FrontEndConfig) throws {
         try config.validate()
         self.config = config
-        logMel = LogMel(config)
+        logMel = try LogMel(config)
         chunks = config.fold ? config.imageHeight / config.nMels : 1
         augment = SpecAugment(config, bins: config.nMels, frames: config.imageFrames)
     }

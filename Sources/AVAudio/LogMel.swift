@@ -12,8 +12,8 @@ public final class LogMel: @unchecked Sendable {
     }
 
     /// STFT and filterbank as configured.
-    public convenience init(_ c: FrontEndConfig) {
-        self.init(stft: STFT(nFFT: c.nFFT, winLength: c.winLength, hopLength: c.hopLength), filterbank: MelFilterbank(c))
+    public convenience init(_ c: FrontEndConfig) throws {
+        self.init(stft: try STFT(nFFT: c.nFFT, winLength: c.winLength, hopLength: c.hopLength), filterbank: MelFilterbank(c))
     }
 
     /// Frames for a signal of `samples` samples.

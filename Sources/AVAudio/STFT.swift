@@ -15,12 +15,13 @@ public final class STFT: @unchecked Sendable {
     public let window: [Float]
     let plan: FFTPlan
 
-    public init(nFFT: Int, winLength: Int, hopLength: Int) {
+    /// Throws `FrontEndConfigError` (key nFFT) when FFTW cannot allocate or plan the transform.
+    public init(nFFT: Int, winLength: Int, hopLength: Int) throws {
         precondition(nFFT >= 2 && nFFT % 2 == 0 && (1...nFFT).contains(winLength) && hopLength > 0,
                      "STFT: bad sizes nFFT \(nFFT), winLength \(winLength), hop \(hopLength)")
         self.nFFT = nFFT; self.winLength = winLength; self.hopLength = hopLength
         window = (0..<winLength).map { Float(0.5 - 0.5 * cos(2 * Double.pi * Double($0) / Double(winLength))) }
-        plan = FFTPlan.shared(nFFT)
+        plan = try FFTPlan.shared(nFFT)
     }
 
     /// Frames for a signal of `samples` samples: 1 + samples / hop.
@@ -109,12 +110,15 @@ final class FFTPlan: @unchecked Sendable {
     private static let lock = NSLock()
     nonisolated(unsafe) private static var plans: [Int: FFTPlan] = [:]
 
-    static func shared(_ n: Int) -> FFTPlan {
+    static func shared(_ n: Int) throws -> FFTPlan {
         lock.lock(); defer { lock.unlock() }
         if let p = plans[n] { return p }
-        let inp = fftwf_alloc_real(n)!, out = fftwf_alloc_complex(n / 2 + 1)!
+        let inp = fftwf_alloc_real(n), out = fftwf_alloc_complex(n / 2 + 1)
         defer { fftwf_free(inp); fftwf_free(out) }
-        let p = FFTPlan(fftwf_plan_dft_r2c_1d(Int32(n), inp, out, FFTW_ESTIMATE)!)
+        guard let inp, let out, let plan = fftwf_plan_dft_r2c_1d(Int32(n), inp, out, FFTW_ESTIMATE) else {
+            throw FrontEndConfigError(key: "nFFT", reason: "FFTW could not allocate or plan a \(n)-point transform")
+        }
+        let p = FFTPlan(plan)
         plans[n] = p
         return p
     }

@@ -51,10 +51,12 @@ public final class MPICommunicator: Communicator {
             return result
         } catch let timeout as CollectiveTimeout {
             MPI_Abort(avmpi_comm_world(), 1)
-            fatalError("MPI_Abort returned after \(timeout)")
+            fputs("avtrain: MPI_Abort returned after \(timeout); exiting\n", stderr)
+            exit(1)
         } catch {
             comm.abort(reason: "\(error)", code: 1)
-            fatalError("MPI_Abort returned")
+            fputs("avtrain: MPI_Abort returned; exiting\n", stderr)
+            exit(1)
         }
     }
 

@@ -107,7 +107,7 @@ final class FrontEndTests: XCTestCase {
         var rng = Rng(seed: 1)
         let img = fe.image(waveform: x, training: false, rng: &rng)
         XCTAssertEqual(img, fe.image(waveform: x, training: false, rng: &rng))
-        let lm = LogMel(c)(Array(x[2000..<18000]))              // centred crop
+        let lm = try LogMel(c)(Array(x[2000..<18000]))              // centred crop
         let frames = 101
         for chunk in 0..<2 {
             for m in stride(from: 0, to: 64, by: 5) {
@@ -129,7 +129,8 @@ final class FrontEndTests: XCTestCase {
         c.clipSamples = 16000; c.fold = false; c.imageHeight = 64; c.imageWidth = 101
         let clips = (0..<3).map { TestSupport.randn(16000, seed: UInt64($0), std: 0.05 * Float($0 + 1)) }
         let st = try FrontEnd(c).logMelStatistics(clips)
-        let all = clips.flatMap { LogMel(c)($0) }
+        let lm = try LogMel(c)
+        let all = clips.flatMap { lm($0) }
         let mean = all.reduce(0.0) { $0 + Double($1) } / Double(all.count)
         let std = (all.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / Double(all.count)).squareRoot()
         XCTAssertEqual(Double(st.mean), mean, accuracy: 1e-3)
