@@ -120,19 +120,21 @@ public func contrastiveObjective(local: LossInputs, logitScale: Float, weights: 
 }
 
 /// Writes the L2-normalised rows of `src` ([rows, dim]) at stride `ld` (`L2Normalize`) and
-/// returns the norms; a non-finite value or a zero row is an error naming the array, rank and row.
+/// returns the norms; a non-finite value or a (near-)zero row is an error naming the array, rank
+/// and row.
 func normaliseRows(_ src: [Float], into out: UnsafeMutablePointer<Float>, ld: Int, rows: Int, dim: Int,
                    name: String, rank: Int) throws -> [Float] {
     var norms = [Float](repeating: 0, count: rows)
     try src.withUnsafeBufferPointer { buf in
         let p = buf.baseAddress!
-        for r in 0..<rows {
-            let row = p + r * dim
-            for j in 0..<dim where !row[j].isFinite { throw LossError("rank \(rank): \(name) row \(r) holds \(row[j])") }
-            let nrm = Reduce.dot(row, row, dim).squareRoot()
-            guard nrm > 0 && nrm.isFinite else { throw LossError("rank \(rank): \(name) row \(r) has norm \(nrm)") }
+        if let bad = (0..<(rows * dim)).first(where: { !p[$0].isFinite }) {
+            throw LossError("rank \(rank): \(name) row \(bad / dim) holds \(p[bad])")
         }
         norms.withUnsafeMutableBufferPointer { L2Normalize.forward(out: out, norms: $0.baseAddress!, inp: p, rows: rows, cols: dim, ldOut: ld) }
+    }
+    // L2Normalize floors a norm at its eps (1e-12): at or below it the row cannot be normalised.
+    if let r = norms.firstIndex(where: { !($0 > 1e-12) || !$0.isFinite }) {
+        throw LossError("rank \(rank): \(name) row \(r) has norm \(norms[r] > 1e-12 ? norms[r] : 0)")
     }
     return norms
 }
