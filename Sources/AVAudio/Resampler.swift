@@ -1,19 +1,29 @@
+import CFFTW
 import Foundation
-import CKernels
 
-/// Band-limited sample-rate conversion by a rational factor L/M = to/from (reduced by their gcd):
-/// a Kaiser-windowed sinc low-pass evaluated on a polyphase table (one row of taps per output
-/// phase, each row normalised to unit DC gain), precomputed once per (from, to) pair and cached.
+/// Band-limited sample-rate conversion by a rational factor L/M = to/from (reduced by their gcd),
+/// done in the frequency domain (`DFTResampler`): per block of input, one real FFT at the input
+/// rate, a zero-phase low-pass applied bin by bin, one inverse real FFT at the output rate.
 ///
-/// Design (relative to the lower of the two Nyquist frequencies fN): pass band to 0.86·fN, cut-off
-/// 0.93·fN, stop band from fN with ≥ 72 dB attenuation (Kaiser β = 7.0). Edges are zero-padded.
-/// Output length is ⌈n·to/from⌉. Thread-safe.
+/// Filter (relative to the lower of the two Nyquist frequencies fN): pass band to 0.913·fN (soxr
+/// HQ's), stop band from fN, Kaiser-windowed sinc designed for 140 dB. Output sample j sits at
+/// input time j·M/L; the signal is zero outside its ends. Output length is ⌈n·to/from⌉.
+/// Thread-safe; the filter of each rate pair is built on first use and cached.
 public enum Resampler {
+    /// Sample rates the resampler accepts (Hz).
+    public static let rates = 1000...768_000
+
     /// Resamples `x` from `from` Hz to `to` Hz (returns `x` itself when the rates are equal).
-    public static func resample(_ x: [Float], from: Int, to: Int) -> [Float] {
-        precondition(from > 0 && to > 0, "Resampler: rates must be positive (from \(from), to \(to))")
+    /// Throws `ResamplerError` for a rate outside `rates` or a transform FFTW cannot plan.
+    public static func resample(_ x: [Float], from: Int, to: Int) throws -> [Float] {
         if from == to || x.isEmpty { return x }
-        return PolyphaseFilter.shared(from: from, to: to).apply(x)
+        return try DFTResampler.shared(from: from, to: to).apply(x)
+    }
+
+    /// The low-pass of a rate pair at the input rate: taps h[0…half] of the zero-phase filter
+    /// (h[−n] = h[n], Σ h = 1), which the transform applies; for inspection and tests.
+    public static func filterTaps(from: Int, to: Int) throws -> [Double] {
+        try DFTResampler.shared(from: from, to: to).filter.taps
     }
 
     /// Output length for `n` input samples: ⌈n·to/from⌉.
@@ -22,62 +32,84 @@ public enum Resampler {
     }
 }
 
-/// The polyphase table of one rate pair.
-final class PolyphaseFilter: @unchecked Sendable {
-    /// Up- and down-sampling factors (to/g, from/g).
+/// A rate pair the resampler cannot convert, and why.
+public struct ResamplerError: Error, CustomStringConvertible, Sendable {
+    public let from: Int, to: Int, reason: String
+    public var description: String { "cannot resample \(from) Hz → \(to) Hz: \(reason)" }
+}
+
+/// The overlap-save resampler of one rate pair. The input is cut into blocks of `blockIn` = M·k
+/// samples that overlap by 2·`margin`; each block's spectrum, times the filter's, is read back at
+/// the output rate by an inverse FFT of `blockOut` = L·k points (band-limited interpolation), of
+/// which the middle `hopOut` outputs are exact (the filter's reach stays inside the block).
+/// `margin` is a multiple of M so block edges fall on both sample grids.
+final class DFTResampler: @unchecked Sendable {
     let up: Int, down: Int
-    /// Input samples on each side of the output instant that the filter reaches.
-    let half: Int
-    /// Taps per phase (2·half rounded up to a multiple of 16; the extra taps are zero).
-    /// Applied by `avk_polyphase` at the CPU's vector width.
-    let taps: Int
-    /// [up, taps]: row r holds the filter of output r (mod up), whose instant lies
-    /// φ/up of an input sample past an input sample, φ = r·down mod up. Rows are stored in the
-    /// order the outputs visit them, so the table streams sequentially.
-    let table: [Float]
+    let filter: ResamplerFilter
+    let margin: Int, blockIn: Int, blockOut: Int, hopIn: Int, hopOut: Int
+    /// Complex bins multiplied by the filter: min(blockIn, blockOut)/2 + 1 (the rest are zero).
+    let bins: Int
+    /// The filter's (real, zero-phase) response at those bins divided by blockIn, each value
+    /// twice (it scales a bin's real and imaginary part).
+    let response: [Float]
+    let forward: FFTPlan, inverse: FFTPlan
 
-    static let attenuationDB = 72.0, passFraction = 0.86
-
-    init(from: Int, to: Int) {
+    init(from: Int, to: Int) throws {
+        guard Resampler.rates.contains(from), Resampler.rates.contains(to) else {
+            throw ResamplerError(from: from, to: to, reason: "rates must lie in \(Resampler.rates.lowerBound)–\(Resampler.rates.upperBound) Hz")
+        }
         let g = Self.gcd(from, to)
         up = to / g; down = from / g
-        let ratio = min(1.0, Double(up) / Double(down))      // lower Nyquist / input Nyquist
-        let stop = 0.5 * ratio, pass = Self.passFraction * stop       // cycles per input sample
-        let fc = (stop + pass) / 2, width = stop - pass
-        let beta = 0.1102 * (Self.attenuationDB - 8.7)
-        let hw = (Self.attenuationDB - 7.95) / (2.285 * 2 * Double.pi * width) / 2   // half-length, input samples
-        half = Int(hw.rounded(.up))
-        taps = (2 * half + 15) / 16 * 16
-        let up = self.up, down = self.down, half = self.half, taps = self.taps
-        var t = [Float](repeating: 0, count: up * taps)
-        let i0beta = Self.besselI0(beta)
-        for r in 0..<up {
-            let phase = r * down % up
-            let frac = Double(phase) / Double(up)
-            var row = [Double](repeating: 0, count: 2 * half)
-            for k in 0..<(2 * half) {
-                let tau = frac + Double(half - 1 - k)          // output instant − input sample position
-                let u = tau / hw
-                if abs(u) >= 1 { continue }
-                let x = 2 * fc * tau
-                let sinc = x == 0 ? 1 : sin(Double.pi * x) / (Double.pi * x)
-                row[k] = 2 * fc * sinc * Self.besselI0(beta * (1 - u * u).squareRoot()) / i0beta
-            }
-            let dc = row.reduce(0, +)
-            for k in 0..<(2 * half) { t[r * taps + k] = Float(row[k] / dc) }
+        filter = ResamplerFilter(stop: 0.5 * min(1, Double(up) / Double(down)))
+        margin = (filter.half + 2 + down - 1) / down * down
+        // Blocks of M·k inputs, k a power of two: the useful span ≥ 30 margins (≤ 6 % of each
+        // transform overlaps the next) unless blocks already hold 64 Ki inputs (rate pairs with a
+        // large M), and never less than one margin.
+        var k = 2
+        while down * k - 2 * margin < margin || (down * k - 2 * margin < 30 * margin && down * k < 65536) { k *= 2 }
+        blockIn = down * k; blockOut = up * k
+        hopIn = blockIn - 2 * margin; hopOut = hopIn / down * up
+        bins = min(blockIn, blockOut) / 2 + 1
+        let r = filter.response(bins: bins, period: blockIn)
+        let scale = 1 / Double(down * k)
+        response = r.flatMap { [Float($0 * scale), Float($0 * scale)] }
+        guard let f = FFTPlan.shared(blockIn, .realToComplex), let i = FFTPlan.shared(blockOut, .complexToReal) else {
+            throw ResamplerError(from: from, to: to, reason: "FFTW could not plan \(blockIn)- and \(blockOut)-point transforms")
         }
-        table = t
+        forward = f; inverse = i
     }
 
     func apply(_ x: [Float]) -> [Float] {
-        let outN = Resampler.outputCount(x.count, from: down, to: up)
+        let n = x.count, outN = Resampler.outputCount(n, from: down, to: up)
+        let specIn = blockIn / 2 + 1, specOut = blockOut / 2 + 1
+        let inp = fftwf_alloc_real(blockIn)!, spec = fftwf_alloc_complex(specIn)!
+        let ospec = fftwf_alloc_complex(specOut)!, out = fftwf_alloc_real(blockOut)!
+        defer { fftwf_free(inp); fftwf_free(spec); fftwf_free(ospec); fftwf_free(out) }
+        let s = UnsafeMutableRawPointer(spec).assumingMemoryBound(to: Float.self)
+        let o = UnsafeMutableRawPointer(ospec).assumingMemoryBound(to: Float.self)
+        let marginOut = margin / down * up
         var y = [Float](repeating: 0, count: outN)
-        var edge = [Float](repeating: 0, count: taps)
         x.withUnsafeBufferPointer { xb in
-            table.withUnsafeBufferPointer { tb in
+            response.withUnsafeBufferPointer { rb in
                 y.withUnsafeMutableBufferPointer { yb in
-                    edge.withUnsafeMutableBufferPointer { eb in
-                        avk_polyphase(yb.baseAddress!, outN, xb.baseAddress!, x.count, tb.baseAddress!, taps, half, up, down, eb.baseAddress!)
+                    var done = 0, start = -margin          // outputs written; input index of inp[0]
+                    while done < outN {
+                        // The block's input, zeros beyond the signal's ends.
+                        let lo = max(0, start), hi = min(n, start + blockIn)
+                        if hi > lo {
+                            (inp).update(repeating: 0, count: lo - start)
+                            (inp + (lo - start)).update(from: xb.baseAddress! + lo, count: hi - lo)
+                            (inp + (hi - start)).update(repeating: 0, count: blockIn - (hi - start))
+                        } else {
+                            inp.update(repeating: 0, count: blockIn)
+                        }
+                        fftwf_execute_dft_r2c(forward.plan, inp, spec)
+                        Self.multiply(o, s, rb.baseAddress!, 2 * bins)
+                        (o + 2 * bins).update(repeating: 0, count: 2 * (specOut - bins))
+                        fftwf_execute_dft_c2r(inverse.plan, ospec, out)
+                        let count = min(hopOut, outN - done)
+                        (yb.baseAddress! + done).update(from: out + marginOut, count: count)
+                        done += count; start += hopIn
                     }
                 }
             }
@@ -85,16 +117,29 @@ final class PolyphaseFilter: @unchecked Sendable {
         return y
     }
 
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var cache: [Int: PolyphaseFilter] = [:]
+    /// out[i] = a[i]·b[i] for i < n.
+    @inline(__always)
+    static func multiply(_ out: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) {
+        typealias V = SIMD16<Float>
+        var i = 0
+        while i + 16 <= n {
+            let v = UnsafeRawPointer(a + i).loadUnaligned(as: V.self) * UnsafeRawPointer(b + i).loadUnaligned(as: V.self)
+            UnsafeMutableRawPointer(out + i).storeBytes(of: v, as: V.self)
+            i += 16
+        }
+        while i < n { out[i] = a[i] * b[i]; i += 1 }
+    }
 
-    /// The cached filter for a rate pair (built on first use).
-    static func shared(from: Int, to: Int) -> PolyphaseFilter {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var cache: [Int: DFTResampler] = [:]
+
+    /// The cached resampler of a rate pair (built on first use).
+    static func shared(from: Int, to: Int) throws -> DFTResampler {
         let key = from << 32 | to
         lock.lock()
         if let f = cache[key] { lock.unlock(); return f }
         lock.unlock()
-        let f = PolyphaseFilter(from: from, to: to)
+        let f = try DFTResampler(from: from, to: to)
         lock.lock(); defer { lock.unlock() }
         if let g = cache[key] { return g }
         cache[key] = f
@@ -102,16 +147,4 @@ final class PolyphaseFilter: @unchecked Sendable {
     }
 
     static func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
-
-    /// Modified Bessel function of the first kind, order 0 (power series).
-    static func besselI0(_ x: Double) -> Double {
-        var sum = 1.0, term = 1.0, k = 1.0
-        let q = x * x / 4
-        while term > 1e-17 * sum {
-            term *= q / (k * k)
-            sum += term
-            k += 1
-        }
-        return sum
-    }
 }

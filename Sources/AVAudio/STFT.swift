@@ -21,7 +21,10 @@ public final class STFT: @unchecked Sendable {
                      "STFT: bad sizes nFFT \(nFFT), winLength \(winLength), hop \(hopLength)")
         self.nFFT = nFFT; self.winLength = winLength; self.hopLength = hopLength
         window = (0..<winLength).map { Float(0.5 - 0.5 * cos(2 * Double.pi * Double($0) / Double(winLength))) }
-        plan = try FFTPlan.shared(nFFT)
+        guard let plan = FFTPlan.shared(nFFT, .realToComplex) else {
+            throw FrontEndConfigError(key: "nFFT", reason: "FFTW could not allocate or plan a \(nFFT)-point transform")
+        }
+        self.plan = plan
     }
 
     /// Frames for a signal of `samples` samples: 1 + samples / hop.
@@ -93,33 +96,5 @@ public final class STFT: @unchecked Sendable {
         var k = i % period
         if k < 0 { k += period }
         return k < n ? k : period - k
-    }
-}
-
-/// One FFTW r2c plan per FFT size, made once (FFTW planning is not thread-safe: a global lock
-/// guards it) and executed on new arrays, which is thread-safe.
-///
-/// Planned with FFTW_ESTIMATE: FFTW_MEASURE picks its algorithm by timing, so two processes (two
-/// runs, two ranks, a resumed run) could pick different ones, round differently and train to
-/// different bytes. ESTIMATE's choice is fixed; it costs ~0.16 µs more per 512-point frame
-/// (0.66 vs 0.49 µs: ~0.16 ms per 10 s clip, hidden behind training and inference compute).
-final class FFTPlan: @unchecked Sendable {
-    let plan: fftwf_plan
-    private init(_ plan: fftwf_plan) { self.plan = plan }
-
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var plans: [Int: FFTPlan] = [:]
-
-    static func shared(_ n: Int) throws -> FFTPlan {
-        lock.lock(); defer { lock.unlock() }
-        if let p = plans[n] { return p }
-        let inp = fftwf_alloc_real(n), out = fftwf_alloc_complex(n / 2 + 1)
-        defer { fftwf_free(inp); fftwf_free(out) }
-        guard let inp, let out, let plan = fftwf_plan_dft_r2c_1d(Int32(n), inp, out, FFTW_ESTIMATE) else {
-            throw FrontEndConfigError(key: "nFFT", reason: "FFTW could not allocate or plan a \(n)-point transform")
-        }
-        let p = FFTPlan(plan)
-        plans[n] = p
-        return p
     }
 }

@@ -33,7 +33,7 @@ public enum DemoSpeech {
                 proc.waitUntilExit()
                 guard proc.terminationStatus == 0 else { throw DataError(file: exe, reason: "failed to say '\(w)' (exit \(proc.terminationStatus))") }
                 let a = try AudioFile.read(file)
-                return Resampler.resample(a.mono(), from: a.sampleRate, to: rate)
+                return try Resampler.resample(a.mono(), from: a.sampleRate, to: rate)
             }
         }
     }

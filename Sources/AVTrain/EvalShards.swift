@@ -49,7 +49,7 @@ public enum EvalShards {
             let wave = try shards[si].waveforms(start: r, rows: 1)
             guard wave.count == samples else { throw DataError(file: shards[si].path, dataset: "waveform", index: r, reason: "short read") }
             let x = PCM16.decode(wave)
-            return target == rate ? x : Resampler.resample(x, from: rate, to: target)
+            return target == rate ? x : try Resampler.resample(x, from: rate, to: target)
         }
         set.text = text
         set.image = image

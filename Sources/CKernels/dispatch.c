@@ -64,7 +64,3 @@ void avk_layernorm_backward(float *dx, float *dw, float *db, const float *g, con
                             const float *rstd, size_t rows, size_t dim, int accumulate) {
     active_impl->layernorm_backward(dx, dw, db, g, x, w, mean, rstd, rows, dim, accumulate);
 }
-void avk_polyphase(float *y, size_t count, const float *x, size_t n, const float *table, size_t taps, size_t half, size_t up,
-                   size_t down, float *edge) {
-    active_impl->polyphase(y, count, x, n, table, taps, half, up, down, edge);
-}

@@ -135,32 +135,6 @@ static inline __attribute__((always_inline)) void layernorm_backward_body(float 
     }
 }
 
-static inline __attribute__((always_inline)) void polyphase_body(float *y, size_t count, const float *x, size_t n, const float *table,
-                                                                 size_t taps, size_t half, size_t up, size_t down, float *edge) {
-    BODY_PRAGMAS
-    size_t step = down / up, step_phase = down % up, i = 0, phase = 0, row = 0;
-    for (size_t o = 0; o < count; o++) {
-        // Taps k = 0..<taps weigh input samples i − half + 1 + k (zero outside the signal).
-        ptrdiff_t first = (ptrdiff_t)i - (ptrdiff_t)half + 1;
-        const float *s = x + first;
-        if (first < 0 || first + (ptrdiff_t)taps > (ptrdiff_t)n) {
-            for (size_t k = 0; k < taps; k++) {
-                ptrdiff_t j = first + (ptrdiff_t)k;
-                edge[k] = j >= 0 && j < (ptrdiff_t)n ? x[j] : 0.0f;
-            }
-            s = edge;
-        }
-        const float *f = table + row * taps;
-        float acc = 0;
-        for (size_t k = 0; k < taps; k++) acc += s[k] * f[k];
-        y[o] = acc;
-        i += step;
-        phase += step_phase;
-        if (phase >= up) { phase -= up; i += 1; }
-        if (++row == up) row = 0;
-    }
-}
-
 // One set of entry points per path.
 #define AVK_INSTANTIATE(SUFFIX, ATTR)                                                                                         \
     ATTR static void exp_##SUFFIX(float *y, const float *x, size_t n) { exp_array_body(y, x, n); }                             \
@@ -176,10 +150,8 @@ static inline __attribute__((always_inline)) void polyphase_body(float *y, size_
                                                  const float *m, const float *s, size_t r, size_t d, int a) {                  \
         layernorm_backward_body(dx, dw, db, g, x, w, m, s, r, d, a);                                                           \
     }                                                                                                                          \
-    ATTR static void polyphase_##SUFFIX(float *y, size_t c, const float *x, size_t n, const float *t, size_t taps, size_t h,    \
-                                        size_t u, size_t dn, float *e) { polyphase_body(y, c, x, n, t, taps, h, u, dn, e); }   \
     const avk_impl avk_impl_##SUFFIX = {exp_##SUFFIX, gelu_forward_##SUFFIX, gelu_backward_##SUFFIX, exp_shifted_##SUFFIX, dot_##SUFFIX,     \
-                                        layernorm_forward_##SUFFIX, layernorm_backward_##SUFFIX, polyphase_##SUFFIX};
+                                        layernorm_forward_##SUFFIX, layernorm_backward_##SUFFIX};
 
 AVK_INSTANTIATE(baseline, )
 #if defined(__x86_64__)

@@ -12,7 +12,6 @@ typedef struct {
     void (*layernorm_forward)(float *, float *, float *, const float *, const float *, const float *, size_t, size_t, float);
     void (*layernorm_backward)(float *, float *, float *, const float *, const float *, const float *, const float *, const float *,
                                size_t, size_t, int);
-    void (*polyphase)(float *, size_t, const float *, size_t, const float *, size_t, size_t, size_t, size_t, float *);
 } avk_impl;
 
 extern const avk_impl avk_impl_baseline;

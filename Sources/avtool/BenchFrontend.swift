@@ -40,7 +40,7 @@ struct BenchFrontend: ParsableCommand {
         let n = Int(clipSeconds * Double(fileRate))
         let wav: [Float] = (0..<n).map { 0.3 * sinf(2 * .pi * 440 * Float($0) / Float(fileRate)) + 0.05 * rng.normal() }
         try AudioFile.write(path, samples: wav, sampleRate: fileRate, format: .wav16)
-        let clip16k = Resampler.resample(wav, from: fileRate, to: config.sampleRate)
+        let clip16k = try Resampler.resample(wav, from: fileRate, to: config.sampleRate)
 
         print("cpu: \(cpuModel()); kernels \(Kernels.active)")
         print("clip \(clipSeconds) s, \(fileRate) Hz 16-bit WAV → \(config.sampleRate) Hz, n_fft \(config.nFFT), "
@@ -52,7 +52,7 @@ struct BenchFrontend: ParsableCommand {
         var ours: [String: Double] = [:]
         let stages: [(String, () throws -> Void)] = [
             ("decode (libsndfile)", { _ = try AudioFile.read(path) }),
-            ("resample \(fileRate / 1000) k→\(config.sampleRate / 1000) k", { _ = Resampler.resample(wav, from: fileRate, to: config.sampleRate) }),
+            ("resample \(fileRate / 1000) k→\(config.sampleRate / 1000) k", { _ = try Resampler.resample(wav, from: fileRate, to: config.sampleRate) }),
             ("decode+resample", { _ = try AudioDecoder.load(path, sampleRate: config.sampleRate) }),
             ("image from 16 kHz clip", { var r = Rng(seed: 0); _ = frontEnd.image(waveform: clip16k, training: false, rng: &r) }),
             ("STFT power only", { clip16k.withUnsafeBufferPointer { frontEnd.logMel.stft.forEachPowerFrame($0) { _, _ in } } }),
@@ -84,7 +84,7 @@ struct BenchFrontend: ParsableCommand {
         var perTone = 0
         for f in freqs {
             let tone = (0..<fileRate).map { Float(0.5 * sin(2 * Double.pi * f * Double($0) / Double(fileRate))) }
-            let y = Resampler.resample(tone, from: fileRate, to: 16000)
+            let y = try Resampler.resample(tone, from: fileRate, to: 16000)
             perTone = y.count
             all += y
         }

@@ -119,6 +119,15 @@ final class AudioDecoderTests: XCTestCase {
         liar[21] |= 0x0F; for i in 22...25 { liar[i] = 0xFF }     // STREAMINFO total samples (36 bits)
         try Data(liar).write(to: URL(fileURLWithPath: p("liar.flac")))
         assertFails(p("liar.flac"), "truncated: decoded 48000 of 68719476735 frames")
+        // A WAV header claiming an absurd sample rate: refused by the resampler, naming the file.
+        for rate: UInt32 in [500, 2_000_000_000] {
+            try AudioFile.write(p("rate.wav"), samples: x, sampleRate: 16000, format: .wav16)
+            var wav = [UInt8](try Data(contentsOf: URL(fileURLWithPath: p("rate.wav"))))
+            XCTAssertEqual(Array(wav[12..<16]), Array("fmt ".utf8))
+            for i in 0..<4 { wav[24 + i] = UInt8(truncatingIfNeeded: rate >> (8 * UInt32(i))) }
+            try Data(wav).write(to: URL(fileURLWithPath: p("rate.wav")))
+            assertFails(p("rate.wav"), "cannot resample \(rate) Hz → 16000 Hz")
+        }
         x[1234] = .nan
         try AudioFile.write(p("nan.wav"), samples: x, sampleRate: 16000, format: .wavFloat)
         assertFails(p("nan.wav"), "non-finite sample at frame 1234")

@@ -89,7 +89,7 @@ final class EvalEndToEndTests: XCTestCase {
             var correct = 0, total = 0, perFold: [Int: (Int, Int)] = [:]
             for it in set.items {
                 guard let d = try? AudioFile.read(it.name) else { continue }
-                let x = Resampler.resample(d.mono(), from: d.sampleRate, to: 8000)
+                let x = try Resampler.resample(d.mono(), from: d.sampleRate, to: 8000)
                 var starts = [0]
                 if x.count > 4000 { starts = Array(stride(from: 0, to: x.count - 4000, by: 2000)) + [x.count - 4000] }
                 var e = [Float](repeating: 0, count: 16)

@@ -34,9 +34,4 @@ void avk_layernorm_forward(float *out, float *mean, float *rstd, const float *x,
 /// LayerNorm backward of `rows` rows: dx (+)= …, dw += Σ g·x̂, db += Σ g.
 void avk_layernorm_backward(float *dx, float *dw, float *db, const float *g, const float *x, const float *w,
                             const float *mean, const float *rstd, size_t rows, size_t dim, int accumulate);
-/// Rational polyphase resampling (see AVAudio's Resampler): output o (o < count) sits
-/// o·down/up input samples in; it is Σ_k table[(o mod up)·taps + k] · x[i − half + 1 + k] with
-/// i = ⌊o·down/up⌋ and x zero outside [0, n). `edge` is scratch for `taps` floats.
-void avk_polyphase(float *y, size_t count, const float *x, size_t n, const float *table, size_t taps, size_t half,
-                   size_t up, size_t down, float *edge);
 #endif
