@@ -105,8 +105,11 @@ final class SwinBlock {
                                      batch: batch, tokens: geo.tokens, rows: geo.windowRows, channels: dim)
         }
         LayerNorm.forward(out: ln2, mean: mean2, rstd: rstd2, inp: x1, weight: v(p.norm2W), bias: v(p.norm2B), rows: rows, dim: dim)
-        Linear.forward(out: hid, inp: ln2, weight: v(p.fc1W), bias: v(p.fc1B), rows: rows, inDim: dim, outDim: hidden, threading: gemm)
-        GELU.forward(out: act, inp: hid, count: rows * hidden)
+        // fc1 + bias + GELU, tile by tile where the linear fuses.
+        let (act, hid, hidden) = (self.act, self.hid, self.hidden)
+        Linear.forward(out: hid, inp: ln2, weight: v(p.fc1W), bias: v(p.fc1B), rows: rows, inDim: dim, outDim: hidden, threading: gemm) { r in
+            GELU.forwardSerial(out: act + r.lowerBound * hidden, inp: hid + r.lowerBound * hidden, count: r.count * hidden)
+        }
         Linear.forward(out: s.a, inp: act, weight: v(p.fc2W), bias: v(p.fc2B), rows: rows, inDim: hidden, outDim: dim, threading: gemm)
         DropPath.residual(out: out, x: x1, branch: s.a, scale: dropped ? scale2 : nil, batch: batch, perSample: geo.tokens * dim)
     }
@@ -121,9 +124,13 @@ final class SwinBlock {
                                 accumulate: false)
         Linear.backward(dinp: s.wide, dweight: g(p.fc2W), dbias: g(p.fc2B), dout: s.a, inp: act, weight: v(p.fc2W),
                         rows: rows, inDim: hidden, outDim: dim, accumulate: false, threading: gemm)
-        GELU.backward(dinp: s.wide, inp: hid, dout: s.wide, count: rows * hidden, accumulate: false)
+        // GELU backward (in place) fused into fc1's backward, tile by tile where the linear fuses.
+        let (wide, hid, hidden) = (s.wide, self.hid, self.hidden)
         Linear.backward(dinp: s.b, dweight: g(p.fc1W), dbias: g(p.fc1B), dout: s.wide, inp: ln2, weight: v(p.fc1W),
-                        rows: rows, inDim: dim, outDim: hidden, accumulate: false, threading: gemm)
+                        rows: rows, inDim: dim, outDim: hidden, accumulate: false, threading: gemm) { r in
+            let o = r.lowerBound * hidden
+            GELU.backwardSerial(dinp: wide + o, inp: hid + o, dout: wide + o, count: r.count * hidden, accumulate: false)
+        }
         LayerNorm.backward(dinp: dstream, dweight: g(p.norm2W), dbias: g(p.norm2B), dout: s.b, inp: x1, weight: v(p.norm2W),
                            mean: mean2, rstd: rstd2, rows: rows, dim: dim, accumulate: true)
         // Attention branch.

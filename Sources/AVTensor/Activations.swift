@@ -11,8 +11,19 @@ public enum GELU {
     public static func forward(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, count: Int) {
         let box = UncheckedBox((out, inp))
         Threads.parallelFor(count, minChunk: 16_384) { r in
-            avk_gelu_forward(box.value.0 + r.lowerBound, box.value.1 + r.lowerBound, r.count)
+            forwardSerial(out: box.value.0 + r.lowerBound, inp: box.value.1 + r.lowerBound, count: r.count)
         }
+    }
+
+    /// `forward` on the calling thread only (for a fused row hook, `Linear.RowHook`).
+    public static func forwardSerial(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, count: Int) {
+        avk_gelu_forward(out, inp, count)
+    }
+
+    /// `backward` on the calling thread only (for a fused row hook, `Linear.RowHook`).
+    public static func backwardSerial(dinp: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
+                                      dout: UnsafePointer<Float>, count: Int, accumulate: Bool) {
+        avk_gelu_backward(dinp, inp, dout, count, accumulate ? 1 : 0)
     }
 
     /// `dinp (+)= dout · (Φ(x) + x · φ(x))`; with `accumulate: false` it overwrites, which allows
@@ -21,7 +32,8 @@ public enum GELU {
                                 dout: UnsafePointer<Float>, count: Int, accumulate: Bool) {
         let box = UncheckedBox((dinp, inp, dout))
         Threads.parallelFor(count, minChunk: 16_384) { r in
-            avk_gelu_backward(box.value.0 + r.lowerBound, box.value.1 + r.lowerBound, box.value.2 + r.lowerBound, r.count, accumulate ? 1 : 0)
+            backwardSerial(dinp: box.value.0 + r.lowerBound, inp: box.value.1 + r.lowerBound, dout: box.value.2 + r.lowerBound,
+                           count: r.count, accumulate: accumulate)
         }
     }
 }

@@ -16,28 +16,71 @@ public enum GemmThreading: String, Sendable, CaseIterable {
 /// Backward follows the kernels' one rule (docs/architecture.md): parameter gradients
 /// (`dweight`, `dbias`) always accumulate — zero them once per step — and the input gradient
 /// `dinp` (may be nil) is added to or overwritten as `accumulate` says.
+///
+/// Fusion (`.rows` on tall, narrow layers, `Linear.fuses`): each thread walks its rows in tiles
+/// that stay in L2 — forward: GEMM, bias, the caller's `epilogue` (e.g. GELU); backward: the
+/// caller's `prologue` (e.g. GELU's backward, rewriting the `dout` rows in place), the input
+/// gradient, and the tile's share of the weight and bias gradients (per-thread partial sums, added
+/// at the end) — so `dout` and `inp` cross memory once instead of three and two times.
 public enum Linear {
+    /// A per-row-range step fused into a linear: called with rows lo..<hi once their data is ready
+    /// (forward: `out` rows complete; backward: before the `dout` rows are read, which it may
+    /// rewrite). Runs serially per range; disjoint ranges may run at once on different threads,
+    /// so it must not start parallel loops itself.
+    public typealias RowHook = (Range<Int>) -> Void
+
+    /// Rows per fused tile: the tile's activations and gradients (~512 KiB) stay in L2.
+    @inlinable
+    public static func tileRows(inDim: Int, outDim: Int) -> Int {
+        min(1024, max(128, 131_072 / max(1, outDim + 2 * inDim) / 32 * 32))
+    }
+
+    /// Whether `.rows` fuses this shape: small weights (≤ 48 Ki floats: re-packing them per tile and
+    /// keeping per-thread weight-gradient sums costs little) and at least two tiles of rows
+    /// (swin-t: the stage-0 linears and stage 1's projection; the rest keep one GEMM per thread
+    /// and operand).
+    @inlinable
+    public static func fuses(rows: Int, inDim: Int, outDim: Int, threading: GemmThreading) -> Bool {
+        threading == .rows && inDim * outDim <= 49_152 && rows >= 2 * tileRows(inDim: inDim, outDim: outDim)
+    }
+
     @inlinable
     public static func forward(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
                                weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-                               rows: Int, inDim: Int, outDim: Int, threading: GemmThreading = .blas) {
+                               rows: Int, inDim: Int, outDim: Int, threading: GemmThreading = .blas,
+                               epilogue: RowHook? = nil) {
+        let fused = fuses(rows: rows, inDim: inDim, outDim: outDim, threading: threading)
         let split = threading == .rows && Threads.count > 1
-        let box = UncheckedBox((out, inp, weight, bias))
-        Threads.parallelFor(split ? rows : 1, minChunk: 256) { range in
-            let (out, inp, weight, bias) = box.value
-            let lo = split ? range.lowerBound : 0, count = split ? range.count : rows
-            let o = out + lo * outDim
-            if let bias { for r in 0..<count { (o + r * outDim).update(from: bias, count: outDim) } }
-            BLAS.gemm(transB: true, m: count, n: outDim, k: inDim, a: inp + lo * inDim, b: weight,
-                      beta: bias == nil ? 0 : 1, c: o)
+        let tile = fused ? max(512, tileRows(inDim: inDim, outDim: outDim)) : rows
+        let box = UncheckedBox((out, inp, weight, bias, epilogue))
+        Threads.parallelFor(split ? rows : 1, minChunk: fused ? tile : 256) { range in
+            let (out, inp, weight, bias, epilogue) = box.value
+            let range = split ? range : 0..<rows
+            var lo = range.lowerBound
+            while lo < range.upperBound {
+                let hi = min(range.upperBound, lo + tile), o = out + lo * outDim
+                if let bias { for r in 0..<(hi - lo) { (o + r * outDim).update(from: bias, count: outDim) } }
+                BLAS.gemm(transB: true, m: hi - lo, n: outDim, k: inDim, a: inp + lo * inDim, b: weight,
+                          beta: bias == nil ? 0 : 1, c: o)
+                if fused { epilogue?(lo..<hi) }
+                lo = hi
+            }
         }
+        if !fused, let epilogue { Threads.parallelFor(rows, minChunk: 256) { epilogue($0) } }
     }
 
     @inlinable
     public static func backward(dinp: UnsafeMutablePointer<Float>?, dweight: UnsafeMutablePointer<Float>,
                                 dbias: UnsafeMutablePointer<Float>?, dout: UnsafePointer<Float>,
                                 inp: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                                rows: Int, inDim: Int, outDim: Int, accumulate: Bool, threading: GemmThreading = .blas) {
+                                rows: Int, inDim: Int, outDim: Int, accumulate: Bool, threading: GemmThreading = .blas,
+                                prologue: RowHook? = nil) {
+        if fuses(rows: rows, inDim: inDim, outDim: outDim, threading: threading) {
+            fusedBackward(dinp: dinp, dweight: dweight, dbias: dbias, dout: dout, inp: inp, weight: weight, rows: rows,
+                          inDim: inDim, outDim: outDim, accumulate: accumulate, prologue: prologue)
+            return
+        }
+        if let prologue { Threads.parallelFor(rows, minChunk: 256) { prologue($0) } }
         let split = threading == .rows && Threads.count > 1
         let box = UncheckedBox((dinp, dweight, dout, inp, weight))
         let beta: Float = accumulate ? 1 : 0
@@ -55,6 +98,46 @@ public enum Linear {
                       b: inp, ldb: inDim, beta: 1, c: dweight + lo * inDim, ldc: inDim)
         }
         if let dbias { Reduce.addColumnSums(dbias, dout, rows: rows, cols: outDim) }
+    }
+
+    /// The fused backward: thread c walks its rows in tiles; chunk 0 accumulates into `dweight` and
+    /// `dbias` directly, the others into zeroed partial sums added at the end (in chunk order).
+    @inlinable
+    static func fusedBackward(dinp: UnsafeMutablePointer<Float>?, dweight: UnsafeMutablePointer<Float>,
+                              dbias: UnsafeMutablePointer<Float>?, dout: UnsafePointer<Float>,
+                              inp: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                              rows: Int, inDim: Int, outDim: Int, accumulate: Bool, prologue: RowHook?) {
+        let tile = tileRows(inDim: inDim, outDim: outDim)
+        let chunks = min(Threads.count, max(1, rows / tile)), wsize = outDim * inDim
+        let beta: Float = accumulate ? 1 : 0
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: max(1, (chunks - 1) * (wsize + outDim))) { tmp in
+            let partial = tmp.baseAddress!
+            partial.initialize(repeating: 0, count: max(1, (chunks - 1) * (wsize + outDim)))
+            let box = UncheckedBox((dinp, dweight, dbias, dout, inp, weight, prologue, partial))
+            Threads.parallelFor(chunks) { cs in
+                let (dinp, dweight, dbias, dout, inp, weight, prologue, partial) = box.value
+                for c in cs {
+                    let dw = c == 0 ? dweight : partial + (c - 1) * (wsize + outDim)
+                    let db: UnsafeMutablePointer<Float>? = dbias == nil ? nil : (c == 0 ? dbias! : dw + wsize)
+                    var lo = rows * c / chunks
+                    let end = rows * (c + 1) / chunks
+                    while lo < end {
+                        let hi = min(end, lo + tile), n = hi - lo, g = dout + lo * outDim
+                        prologue?(lo..<hi)
+                        if let dinp { BLAS.gemm(m: n, n: inDim, k: outDim, a: g, b: weight, beta: beta, c: dinp + lo * inDim) }
+                        BLAS.gemm(transA: true, m: outDim, n: inDim, k: n, a: g, lda: outDim, b: inp + lo * inDim, ldb: inDim,
+                                  beta: 1, c: dw, ldc: inDim)
+                        if let db { for r in 0..<n { Reduce.add(db, g + r * outDim, outDim) } }
+                        lo = hi
+                    }
+                }
+            }
+            for c in 1..<max(1, chunks) {
+                let p = partial + (c - 1) * (wsize + outDim)
+                Reduce.add(dweight, p, wsize)
+                if let dbias { Reduce.add(dbias, p + wsize, outDim) }
+            }
+        }
     }
 }
 

@@ -54,7 +54,6 @@ struct BenchSwin: ParsableCommand {
         print("threads  gemm  sgemm-peak(1024³) GFLOP/s  step s (best)  samples/s  GFLOP/s  ratio-to-peak" + (reference.compare ? "  PyTorch samples/s  ratio" : ""))
         for t in threads.threads {
             Threads.set(t)
-            let peak = measureSgemm(m: 1024, n: 1024, k: 1024)
             for mode in gemm {
                 model.gemmThreading = mode
                 func step() {
@@ -63,10 +62,13 @@ struct BenchSwin: ParsableCommand {
                     model.backward(dout: dout.ptr)
                 }
                 step()
-                // Alternating rounds with the reference (one round without --compare); best step of each.
-                var best = Double.infinity, torch = 0.0
+                // Alternating rounds with the reference (one round without --compare); best step of
+                // each. The sgemm peak is measured the same way: a 0.25 s window before every
+                // timed step, the best window kept (a noisy neighbour slows both alike).
+                var best = Double.infinity, torch = 0.0, peak = 0.0
                 for _ in 0..<(reference.compare ? 2 : 1) {
                     for _ in 0..<steps {
+                        peak = max(peak, measureSgemm(m: 1024, n: 1024, k: 1024, minSeconds: 0.25))
                         let sw = Stopwatch()
                         step()
                         best = min(best, sw.seconds)

@@ -211,7 +211,10 @@ final class BoundedDecodeTests: XCTestCase {
         XCTAssertEqual(head.frames, rate, "one second read, not thirty")
         let full = try AudioDecoder.load(path, sampleRate: 16000)
         let clip = try AudioDecoder.load(path, sampleRate: 16000, maxSeconds: 2)
-        XCTAssertLessThan(clip.count, 2 * 16000 + 16000 / 10)
-        XCTAssertEqual(Array(clip.prefix(32000)), Array(full.prefix(32000)), "the clip's samples do not depend on the cut")
+        XCTAssertLessThan(clip.count, 2 * 16000 + 16000 / 5)       // 2 s + the decoder's 150 ms margin
+        // The same samples up to float rounding (the resampler's FFT blocks near the cut see zeros
+        // instead of signal that lies beyond the filter's reach).
+        let diff = zip(clip.prefix(32000), full.prefix(32000)).map { abs($0 - $1) }.max() ?? 1
+        XCTAssertEqual(clip.count >= 32000 ? diff : 1, 0, accuracy: 1e-6, "the clip's samples do not depend on the cut")
     }
 }

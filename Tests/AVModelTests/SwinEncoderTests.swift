@@ -115,6 +115,39 @@ final class SwinEncoderTests: XCTestCase {
         XCTAssertEqual(BLAS.threads, 1)
     }
 
+    /// Tall stage-0 linears take the fused row-tile path under `.rows` (GELU in fc1's epilogue and
+    /// fc2→fc1 backward prologue, per-thread weight-gradient partials): same outputs and gradients
+    /// as one BLAS call per GEMM, on 1, 2 and 3 threads, with uneven tiles.
+    func testFusedRowTilesMatchOneGemmPerLayer() throws {
+        let cfg = SwinConfig(imageSize: [128, 128], patchSize: 4, embedDim: 8, depths: [2, 1], numHeads: [2, 2], windowSize: 4,
+                             embeddingSize: 6, dropPathRate: 0.2)
+        let batch = 3, rows = batch * 32 * 32
+        let model = try SwinEncoder(config: cfg, batch: batch)
+        model.initialize(seed: 31)
+        let input = TestSupport.randn(batch * model.inputCount, seed: 32), dout = TestSupport.randn(batch * cfg.embeddingSize, seed: 33)
+        func run(threads: Int, gemm: GemmThreading) -> [[Float]] {
+            Threads.set(threads)
+            model.gemmThreading = gemm
+            defer { Threads.set(1) }
+            for (i, o) in [(8, 24), (8, 32), (32, 8), (16, 8)] {     // qkv, fc1, fc2, patch embedding
+                XCTAssertEqual(Linear.fuses(rows: rows, inDim: i, outDim: o, threading: gemm), gemm == .rows, "\(i)→\(o)")
+            }
+            var rng = Rng(seed: 34)
+            let out = Array(UnsafeBufferPointer(start: model.forward(input: input, training: true, rng: &rng), count: batch * cfg.embeddingSize))
+            model.params.zeroGrads()
+            var dx = [Float](repeating: 0, count: input.count)
+            model.backward(dout: dout, dinput: &dx)
+            return [out, model.params.grads.array, dx]
+        }
+        let reference = run(threads: 1, gemm: .blas)
+        for threads in [1, 2, 3] {
+            let fused = run(threads: threads, gemm: .rows)
+            for (name, (a, b)) in zip(["output", "parameter gradients", "input gradient"], zip(fused, reference)) {
+                XCTAssertLessThan(TestSupport.relativeError(a, b), 1e-5, "\(threads) threads: \(name)")
+            }
+        }
+    }
+
     /// A forward-only model shares buffers across layers and computes the same outputs.
     func testForwardOnlyMatchesAndIsSmaller() throws {
         let cfg = smallConfig(dropPath: 0.3)

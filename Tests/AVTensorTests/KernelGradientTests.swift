@@ -211,4 +211,67 @@ final class KernelGradientTests: XCTestCase {
             XCTAssertLessThan(TestSupport.relativeError(c, a), 1e-6, "linear \(name): rows vs blas")
         }
     }
+
+    /// The fused row-tile linear (`.rows` on a tall, narrow layer) against one BLAS call per GEMM
+    /// with the hooks applied separately: forward with a GELU epilogue, backward with a GELU
+    /// prologue rewriting dout in place; input gradient overwritten and accumulated; weight and
+    /// bias gradients accumulate onto what is there. Every hook row is visited exactly once.
+    func testFusedRowTilesMatchSeparatePasses() {
+        defer { Threads.set(1) }
+        let (rows, i, o) = (2600, 48, 40)
+        let x = TestSupport.randn(rows * i, seed: 40), w = TestSupport.randn(o * i, seed: 41, std: 0.2)
+        let b = TestSupport.randn(o, seed: 42), g = TestSupport.randn(rows * o, seed: 43)
+        let pre = TestSupport.randn(rows * o, seed: 44)             // pre-activations for GELU backward
+        let dx0 = TestSupport.randn(rows * i, seed: 45), dw0 = TestSupport.randn(o * i, seed: 46), db0 = TestSupport.randn(o, seed: 47)
+        for accumulate in [false, true] {
+            // Reference: separate passes, one GEMM each.
+            var y = [Float](repeating: 0, count: rows * o), act = y, dg = g
+            var dx = dx0, dw = dw0, db = db0
+            Linear.forward(out: &y, inp: x, weight: w, bias: b, rows: rows, inDim: i, outDim: o, threading: .blas)
+            GELU.forward(out: &act, inp: y, count: rows * o)
+            GELU.backward(dinp: &dg, inp: pre, dout: g, count: rows * o, accumulate: false)
+            Linear.backward(dinp: &dx, dweight: &dw, dbias: &db, dout: dg, inp: x, weight: w, rows: rows, inDim: i, outDim: o,
+                            accumulate: accumulate, threading: .blas)
+            for threads in [1, 2, 3] {
+                Threads.set(threads)
+                XCTAssertTrue(Linear.fuses(rows: rows, inDim: i, outDim: o, threading: .rows))
+                var fy = [Float](repeating: 0, count: rows * o), fact = fy, fg = g, fdx = dx0, fdw = dw0, fdb = db0
+                var seenF = [Int](repeating: 0, count: rows), seenB = seenF
+                fy.withUnsafeMutableBufferPointer { yb in
+                    fact.withUnsafeMutableBufferPointer { ab in
+                        seenF.withUnsafeMutableBufferPointer { sb in
+                            let (yp, ap, sp) = (yb.baseAddress!, ab.baseAddress!, sb.baseAddress!)
+                            BLAS.singleThreaded {
+                                Linear.forward(out: yp, inp: x, weight: w, bias: b, rows: rows, inDim: i, outDim: o, threading: .rows) { r in
+                                    for k in r { sp[k] += 1 }
+                                    GELU.forwardSerial(out: ap + r.lowerBound * o, inp: yp + r.lowerBound * o, count: r.count * o)
+                                }
+                            }
+                        }
+                    }
+                }
+                fg.withUnsafeMutableBufferPointer { gb in
+                    seenB.withUnsafeMutableBufferPointer { sb in
+                        pre.withUnsafeBufferPointer { pb in
+                            let (gp, sp, pp) = (gb.baseAddress!, sb.baseAddress!, pb.baseAddress!)
+                            BLAS.singleThreaded {
+                                Linear.backward(dinp: &fdx, dweight: &fdw, dbias: &fdb, dout: gp, inp: x, weight: w, rows: rows, inDim: i,
+                                                outDim: o, accumulate: accumulate, threading: .rows) { r in
+                                    for k in r { sp[k] += 1 }
+                                    let off = r.lowerBound * o
+                                    GELU.backwardSerial(dinp: gp + off, inp: pp + off, dout: gp + off, count: r.count * o, accumulate: false)
+                                }
+                            }
+                        }
+                    }
+                }
+                let tag = "\(threads) threads, accumulate \(accumulate)"
+                XCTAssertEqual(seenF, [Int](repeating: 1, count: rows), tag)
+                XCTAssertEqual(seenB, [Int](repeating: 1, count: rows), tag)
+                for (name, (a, c)) in zip(["out", "gelu", "dinp", "dweight", "dbias"], zip([fy, fact, fdx, fdw, fdb], [y, act, dx, dw, db])) {
+                    XCTAssertLessThan(TestSupport.relativeError(a, c), 2e-6, "\(name), \(tag)")
+                }
+            }
+        }
+    }
 }
