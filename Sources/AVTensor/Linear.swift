@@ -44,6 +44,14 @@ public enum Linear {
         threading == .rows && inDim * outDim <= 49_152 && rows >= 2 * tileRows(inDim: inDim, outDim: outDim)
     }
 
+    /// Whether a split GEMM with `cols` output columns divides those columns (in blocks of 16)
+    /// rather than its rows: when each thread's rows would be fewer than the columns (swin-t's
+    /// stage 3 and late patch mergings), so no thread packs the whole weight for a short product.
+    @inlinable
+    public static func splitsColumns(rows: Int, cols: Int) -> Bool {
+        rows < Threads.count * cols && cols >= 16 * Threads.count
+    }
+
     @inlinable
     public static func forward(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
                                weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
@@ -51,6 +59,20 @@ public enum Linear {
                                epilogue: RowHook? = nil) {
         let fused = fuses(rows: rows, inDim: inDim, outDim: outDim, threading: threading)
         let split = threading == .rows && Threads.count > 1
+        if split && !fused && splitsColumns(rows: rows, cols: outDim) {
+            // Few rows, wide output: threads take blocks of output features (each packs only its
+            // slice of the weight).
+            let box = UncheckedBox((out, inp, weight, bias))
+            Threads.parallelFor(outDim / 16) { blocks in
+                let (out, inp, weight, bias) = box.value
+                let lo = blocks.lowerBound * 16, hi = blocks.upperBound == outDim / 16 ? outDim : blocks.upperBound * 16
+                if let bias { for r in 0..<rows { (out + r * outDim + lo).update(from: bias + lo, count: hi - lo) } }
+                BLAS.gemm(transB: true, m: rows, n: hi - lo, k: inDim, a: inp, lda: inDim, b: weight + lo * inDim, ldb: inDim,
+                          beta: bias == nil ? 0 : 1, c: out + lo, ldc: outDim)
+            }
+            if let epilogue { Threads.parallelFor(rows, minChunk: 256) { epilogue($0) } }
+            return
+        }
         let tile = fused ? max(512, tileRows(inDim: inDim, outDim: outDim)) : rows
         let box = UncheckedBox((out, inp, weight, bias, epilogue))
         Threads.parallelFor(split ? rows : 1, minChunk: fused ? tile : 256) { range in
@@ -84,7 +106,14 @@ public enum Linear {
         let split = threading == .rows && Threads.count > 1
         let box = UncheckedBox((dinp, dweight, dout, inp, weight))
         let beta: Float = accumulate ? 1 : 0
-        if dinp != nil {
+        if dinp != nil && split && splitsColumns(rows: rows, cols: inDim) {
+            Threads.parallelFor(inDim / 16) { blocks in
+                let (dinp, _, dout, _, weight) = box.value
+                let lo = blocks.lowerBound * 16, hi = blocks.upperBound == inDim / 16 ? inDim : blocks.upperBound * 16
+                BLAS.gemm(m: rows, n: hi - lo, k: outDim, a: dout, lda: outDim, b: weight + lo, ldb: inDim, beta: beta,
+                          c: dinp! + lo, ldc: inDim)
+            }
+        } else if dinp != nil {
             Threads.parallelFor(split ? rows : 1, minChunk: 256) { range in
                 let (dinp, _, dout, _, weight) = box.value
                 let lo = split ? range.lowerBound : 0, count = split ? range.count : rows

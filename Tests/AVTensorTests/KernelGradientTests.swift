@@ -210,6 +210,30 @@ final class KernelGradientTests: XCTestCase {
         for (name, (a, c)) in zip(["out", "dinp", "dweight", "dbias"], zip(run(.blas), run(.rows))) {
             XCTAssertLessThan(TestSupport.relativeError(c, a), 1e-6, "linear \(name): rows vs blas")
         }
+        // Few rows, wide layers: `.rows` splits output columns (forward) and input columns (input
+        // gradient) in blocks of 16, the last block taking the remainder.
+        let (r2, i2, o2) = (50, 72, 88)
+        let x2 = Array(x.prefix(r2 * i2)), w2 = TestSupport.randn(o2 * i2, seed: 26), b2 = TestSupport.randn(o2, seed: 27)
+        let g2 = TestSupport.randn(r2 * o2, seed: 28)
+        func run2(_ mode: GemmThreading) -> [[Float]] {
+            var y = [Float](repeating: 0, count: r2 * o2), dx = [Float](repeating: 1, count: r2 * i2)
+            var dw = [Float](repeating: 0, count: o2 * i2), db = [Float](repeating: 0, count: o2)
+            BLAS.singleThreaded {
+                Linear.forward(out: &y, inp: x2, weight: w2, bias: b2, rows: r2, inDim: i2, outDim: o2, threading: mode)
+                Linear.backward(dinp: &dx, dweight: &dw, dbias: &db, dout: g2, inp: x2, weight: w2, rows: r2, inDim: i2, outDim: o2,
+                                accumulate: true, threading: mode)
+            }
+            return [y, dx, dw, db]
+        }
+        Threads.set(1)
+        let serial = run2(.blas)
+        for t in [2, 3] {
+            Threads.set(t)
+            XCTAssertTrue(Linear.splitsColumns(rows: r2, cols: o2) && Linear.splitsColumns(rows: r2, cols: i2))
+            for (name, (a, c)) in zip(["out", "dinp", "dweight", "dbias"], zip(serial, run2(.rows))) {
+                XCTAssertLessThan(TestSupport.relativeError(c, a), 1e-6, "column-split linear \(name), \(t) threads")
+            }
+        }
     }
 
     /// The fused row-tile linear (`.rows` on a tall, narrow layer) against one BLAS call per GEMM
