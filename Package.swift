@@ -45,7 +45,7 @@ let package = Package(
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
         .target(name: "AVTensor", dependencies: ["CBLAS", "CKernels"], swiftSettings: fast),
         .target(name: "AVSafetensors", dependencies: ["AVFiles"], swiftSettings: fast),
-        .target(name: "AVAudio", dependencies: ["AVTensor", "CSndfile", "CFFTW"], swiftSettings: fast),
+        .target(name: "AVAudio", dependencies: ["AVTensor", "CKernels", "CSndfile", "CFFTW"], swiftSettings: fast),
         .target(name: "AVModel", dependencies: ["AVTensor", "AVSafetensors"], swiftSettings: fast),
         .target(name: "AVDist", dependencies: ["AVTensor"], swiftSettings: fast),
         .target(name: "AVMPI", dependencies: ["AVDist", "CMPI"], swiftSettings: fast),

@@ -11,7 +11,7 @@ import Foundation
 /// different bytes. ESTIMATE's choice is fixed; it costs ~0.16 µs more per 512-point frame
 /// (0.66 vs 0.49 µs: ~0.16 ms per 10 s clip, hidden behind training and inference compute).
 final class FFTPlan: @unchecked Sendable {
-    enum Direction: Sendable { case realToComplex, complexToReal }
+    enum Direction: Sendable { case realToComplex, complexToReal, complexForward }
     let plan: fftwf_plan
     private init(_ plan: fftwf_plan) { self.plan = plan }
 
@@ -19,20 +19,23 @@ final class FFTPlan: @unchecked Sendable {
     private static let lock = NSLock()
     nonisolated(unsafe) private static var plans: [Key: FFTPlan] = [:]
 
-    /// The plan of an `n`-point real transform (n/2 + 1 complex bins); the inverse is unnormalised
-    /// and may overwrite its input. Nil when FFTW cannot allocate or plan it.
+    /// The plan of an `n`-point real transform (n/2 + 1 complex bins; the inverse is unnormalised
+    /// and may overwrite its input) or of an `n`-point complex forward transform (n complex values
+    /// in and out). Nil when FFTW cannot allocate or plan it.
     static func shared(_ n: Int, _ direction: Direction) -> FFTPlan? {
         lock.lock(); defer { lock.unlock() }
         let key = Key(n: n, direction: direction)
         if let p = plans[key] { return p }
         guard n > 0, n <= Int(Int32.max) else { return nil }
         let real = fftwf_alloc_real(n), cplx = fftwf_alloc_complex(n / 2 + 1)
-        defer { fftwf_free(real); fftwf_free(cplx) }
+        let cin = fftwf_alloc_complex(n), cout = fftwf_alloc_complex(n)
+        defer { fftwf_free(real); fftwf_free(cplx); fftwf_free(cin); fftwf_free(cout) }
         var made: fftwf_plan?
-        if let real, let cplx {
+        if let real, let cplx, let cin, let cout {
             switch direction {
             case .realToComplex: made = fftwf_plan_dft_r2c_1d(Int32(n), real, cplx, FFTW_ESTIMATE)
             case .complexToReal: made = fftwf_plan_dft_c2r_1d(Int32(n), cplx, real, FFTW_ESTIMATE)
+            case .complexForward: made = fftwf_plan_dft_1d(Int32(n), cin, cout, FFTW_FORWARD, FFTW_ESTIMATE)
             }
         }
         guard let made else { return nil }

@@ -41,10 +41,11 @@ public final class LogMel: @unchecked Sendable {
                 for j in 0..<n { dst[j] = src[j] * scale + shift }
             }
         }
-        stft.forEachPowerFrame(x, frameLimit: total) { t, power in
-            let j = t % b
-            for k in 0..<nBins { block[k * b + j] = power[k] }
-            if j == b - 1 || t == total - 1 { flush(t - j, j + 1) }
+        // Power lands bin-major in the block directly (blocks hold an even number of frames, so
+        // the STFT's frame pairs never straddle two blocks).
+        stft.forEachFramePair(x, frameLimit: total, stride: b, place: { block + $0 % b }) { t, count in
+            let last = t + count - 1, j = last % b
+            if j == b - 1 || last == total - 1 { flush(last - j, j + 1) }
         }
     }
 

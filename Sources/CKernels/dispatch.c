@@ -64,3 +64,7 @@ void avk_layernorm_backward(float *dx, float *dw, float *db, const float *g, con
                             const float *rstd, size_t rows, size_t dim, int accumulate) {
     active_impl->layernorm_backward(dx, dw, db, g, x, w, mean, rstd, rows, dim, accumulate);
 }
+void avk_two_real_power(const float *z, float *pa, float *pb, size_t n, size_t stride) {
+    active_impl->two_real_power(z, pa, pb, n, stride);
+}
+void avk_window_pair(float *z, const float *a, const float *b, const float *w, size_t n) { active_impl->window_pair(z, a, b, w, n); }

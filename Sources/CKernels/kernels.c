@@ -135,6 +135,50 @@ static inline __attribute__((always_inline)) void layernorm_backward_body(float 
     }
 }
 
+// Two real frames a, b packed as one complex FFT z = FFT(a + i·b) of n points: for k ≤ n/2,
+// A[k] = (z[k] + conj z[n−k]) / 2 and B[k] = (z[k] − conj z[n−k]) / 2i; writes |A|², |B|² at
+// pa[k·stride], pb[k·stride].
+static inline __attribute__((always_inline)) void two_real_power_span(const float *z, float *pa, float *pb, size_t n,
+                                                                      size_t k0, size_t k1) {
+    BODY_PRAGMAS
+    for (size_t k = k0; k < k1; k++) {
+        float zr = z[2 * k], zi = z[2 * k + 1], wr = z[2 * (n - k)], wi = z[2 * (n - k) + 1];
+        float ar = zr + wr, ai = zi - wi, br = zi + wi, bi = wr - zr;
+        pa[k - k0] = 0.25f * (ar * ar + ai * ai);
+        pb[k - k0] = 0.25f * (br * br + bi * bi);
+    }
+}
+
+static inline __attribute__((always_inline)) void two_real_power_body(const float *z, float *pa, float *pb, size_t n,
+                                                                      size_t stride) {
+    pa[0] = z[0] * z[0];
+    pb[0] = z[1] * z[1];
+    if (stride == 1) {
+        two_real_power_span(z, pa + 1, pb + 1, n, 1, n / 2 + 1);
+        return;
+    }
+    // Strided destination: vectorised spans into a stack block, then plain stores (vector
+    // scatters are slower than scalar stores on the CPUs measured).
+    float ta[256], tb[256];
+    for (size_t k0 = 1; k0 <= n / 2; k0 += 256) {
+        size_t k1 = k0 + 256 < n / 2 + 1 ? k0 + 256 : n / 2 + 1;
+        two_real_power_span(z, ta, tb, n, k0, k1);
+#pragma clang loop vectorize(disable)
+        for (size_t k = k0; k < k1; k++) { pa[k * stride] = ta[k - k0]; pb[k * stride] = tb[k - k0]; }
+    }
+}
+
+// z[2j] = a[j]·w[j], z[2j+1] = b[j]·w[j] (0 when b is NULL), j < n.
+static inline __attribute__((always_inline)) void window_pair_body(float *z, const float *a, const float *b, const float *w,
+                                                                   size_t n) {
+    BODY_PRAGMAS
+    if (b) {
+        for (size_t j = 0; j < n; j++) { z[2 * j] = a[j] * w[j]; z[2 * j + 1] = b[j] * w[j]; }
+    } else {
+        for (size_t j = 0; j < n; j++) { z[2 * j] = a[j] * w[j]; z[2 * j + 1] = 0.0f; }
+    }
+}
+
 // One set of entry points per path.
 #define AVK_INSTANTIATE(SUFFIX, ATTR)                                                                                         \
     ATTR static void exp_##SUFFIX(float *y, const float *x, size_t n) { exp_array_body(y, x, n); }                             \
@@ -150,8 +194,15 @@ static inline __attribute__((always_inline)) void layernorm_backward_body(float 
                                                  const float *m, const float *s, size_t r, size_t d, int a) {                  \
         layernorm_backward_body(dx, dw, db, g, x, w, m, s, r, d, a);                                                           \
     }                                                                                                                          \
+    ATTR static void two_real_power_##SUFFIX(const float *z, float *pa, float *pb, size_t n, size_t st) {                       \
+        two_real_power_body(z, pa, pb, n, st);                                                                                 \
+    }                                                                                                                          \
+    ATTR static void window_pair_##SUFFIX(float *z, const float *a, const float *b, const float *w, size_t n) {                \
+        window_pair_body(z, a, b, w, n);                                                                                       \
+    }                                                                                                                          \
     const avk_impl avk_impl_##SUFFIX = {exp_##SUFFIX, gelu_forward_##SUFFIX, gelu_backward_##SUFFIX, exp_shifted_##SUFFIX, dot_##SUFFIX,     \
-                                        layernorm_forward_##SUFFIX, layernorm_backward_##SUFFIX};
+                                        layernorm_forward_##SUFFIX, layernorm_backward_##SUFFIX, two_real_power_##SUFFIX,   \
+                                        window_pair_##SUFFIX};
 
 AVK_INSTANTIATE(baseline, )
 #if defined(__x86_64__)

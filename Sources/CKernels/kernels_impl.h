@@ -12,6 +12,8 @@ typedef struct {
     void (*layernorm_forward)(float *, float *, float *, const float *, const float *, const float *, size_t, size_t, float);
     void (*layernorm_backward)(float *, float *, float *, const float *, const float *, const float *, const float *, const float *,
                                size_t, size_t, int);
+    void (*two_real_power)(const float *, float *, float *, size_t, size_t);
+    void (*window_pair)(float *, const float *, const float *, const float *, size_t);
 } avk_impl;
 
 extern const avk_impl avk_impl_baseline;

@@ -34,4 +34,10 @@ void avk_layernorm_forward(float *out, float *mean, float *rstd, const float *x,
 /// LayerNorm backward of `rows` rows: dx (+)= …, dw += Σ g·x̂, db += Σ g.
 void avk_layernorm_backward(float *dx, float *dw, float *db, const float *g, const float *x, const float *w,
                             const float *mean, const float *rstd, size_t rows, size_t dim, int accumulate);
+/// Power spectra of two real n-point frames a, b from the complex FFT z of a + i·b (n complex
+/// values, interleaved): pa[k·stride] = |A[k]|², pb[k·stride] = |B[k]|² for k ≤ n/2 (n even).
+void avk_two_real_power(const float *z, float *pa, float *pb, size_t n, size_t stride);
+/// Two windowed frames as one complex input: z[2j] = a[j]·w[j], z[2j+1] = b[j]·w[j] (0 when b is
+/// NULL), j < n.
+void avk_window_pair(float *z, const float *a, const float *b, const float *w, size_t n);
 #endif
