@@ -63,15 +63,15 @@ struct BenchSwin: ParsableCommand {
                 }
                 step()
                 // Alternating rounds with the reference (one round without --compare); best step of
-                // each. Every timed step follows a 0.5 s sgemm window, and the ratio uses the window
-                // next to the best step: both measured under the same conditions on a shared host.
+                // each. Every timed step follows a 0.5 s sgemm window and the peak is the best
+                // window: best against best, so a noisy host cannot flatter the ratio.
                 var best = Double.infinity, torch = 0.0, peak = 0.0
                 for _ in 0..<(reference.compare ? 2 : 1) {
                     for _ in 0..<steps {
-                        let p = measureSgemm(m: 1024, n: 1024, k: 1024, minSeconds: 0.5)
+                        peak = max(peak, measureSgemm(m: 1024, n: 1024, k: 1024, minSeconds: 0.5))
                         let sw = Stopwatch()
                         step()
-                        if sw.seconds < best { best = sw.seconds; peak = p }
+                        best = min(best, sw.seconds)
                     }
                     if reference.compare, let r = try runReference("swin_timm.py", referenceArguments(cfg, threads: t)), let sps = r["samples_per_s"] {
                         torch = max(torch, sps)
