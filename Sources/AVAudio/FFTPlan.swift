@@ -8,8 +8,8 @@ import Foundation
 ///
 /// Planned with FFTW_ESTIMATE: FFTW_MEASURE picks its algorithm by timing, so two processes (two
 /// runs, two ranks, a resumed run) could pick different ones, round differently and train to
-/// different bytes. ESTIMATE's choice is fixed; it costs ~0.16 µs more per 512-point frame
-/// (0.66 vs 0.49 µs: ~0.16 ms per 10 s clip, hidden behind training and inference compute).
+/// different bytes. ESTIMATE's choice is fixed; it costs 10–30 % per transform against MEASURE on
+/// the machines measured (512-point real frame: 0.58 vs 0.44 µs; docs/performance.md).
 final class FFTPlan: @unchecked Sendable {
     enum Direction: Sendable { case realToComplex, complexToReal, complexForward }
     let plan: fftwf_plan

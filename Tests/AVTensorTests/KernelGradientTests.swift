@@ -194,9 +194,11 @@ final class KernelGradientTests: XCTestCase {
         Threads.set(2); LayerNorm.forward(out: &l2, mean: &m, rstd: &s, inp: x, weight: w, bias: b, rows: rows, dim: d)
         XCTAssertEqual(l1, l2)
 
-        let (i, o) = (48, 40), inp = Array(x.prefix(rows * i)), wt = TestSupport.randn(o * i, seed: 23)
-        let bias = TestSupport.randn(o, seed: 24), r = TestSupport.randn(rows * o, seed: 25)
-        func run(_ mode: GemmThreading) -> [[Float]] {
+        /// One linear forward + backward (input gradient accumulating onto ones) with `mode`:
+        /// [out, dinp, dweight, dbias].
+        func linear(_ mode: GemmThreading, rows: Int, _ i: Int, _ o: Int, seed: UInt64) -> [[Float]] {
+            let inp = Array(x.prefix(rows * i)), wt = TestSupport.randn(o * i, seed: seed)
+            let bias = TestSupport.randn(o, seed: seed + 1), r = TestSupport.randn(rows * o, seed: seed + 2)
             var y = [Float](repeating: 0, count: rows * o), dx = [Float](repeating: 1, count: rows * i)
             var dw = [Float](repeating: 0, count: o * i), db = [Float](repeating: 0, count: o)
             BLAS.singleThreaded {
@@ -207,30 +209,18 @@ final class KernelGradientTests: XCTestCase {
             return [y, dx, dw, db]
         }
         Threads.set(2)
-        for (name, (a, c)) in zip(["out", "dinp", "dweight", "dbias"], zip(run(.blas), run(.rows))) {
+        for (name, (a, c)) in zip(["out", "dinp", "dweight", "dbias"], zip(linear(.blas, rows: rows, 48, 40, seed: 23),
+                                                                           linear(.rows, rows: rows, 48, 40, seed: 23))) {
             XCTAssertLessThan(TestSupport.relativeError(c, a), 1e-6, "linear \(name): rows vs blas")
         }
         // Few rows, wide layers: `.rows` splits output columns (forward) and input columns (input
         // gradient) in blocks of 16, the last block taking the remainder.
-        let (r2, i2, o2) = (50, 72, 88)
-        let x2 = Array(x.prefix(r2 * i2)), w2 = TestSupport.randn(o2 * i2, seed: 26), b2 = TestSupport.randn(o2, seed: 27)
-        let g2 = TestSupport.randn(r2 * o2, seed: 28)
-        func run2(_ mode: GemmThreading) -> [[Float]] {
-            var y = [Float](repeating: 0, count: r2 * o2), dx = [Float](repeating: 1, count: r2 * i2)
-            var dw = [Float](repeating: 0, count: o2 * i2), db = [Float](repeating: 0, count: o2)
-            BLAS.singleThreaded {
-                Linear.forward(out: &y, inp: x2, weight: w2, bias: b2, rows: r2, inDim: i2, outDim: o2, threading: mode)
-                Linear.backward(dinp: &dx, dweight: &dw, dbias: &db, dout: g2, inp: x2, weight: w2, rows: r2, inDim: i2, outDim: o2,
-                                accumulate: true, threading: mode)
-            }
-            return [y, dx, dw, db]
-        }
         Threads.set(1)
-        let serial = run2(.blas)
+        let serial = linear(.blas, rows: 50, 72, 88, seed: 26)
         for t in [2, 3] {
             Threads.set(t)
-            XCTAssertTrue(Linear.splitsColumns(rows: r2, cols: o2) && Linear.splitsColumns(rows: r2, cols: i2))
-            for (name, (a, c)) in zip(["out", "dinp", "dweight", "dbias"], zip(serial, run2(.rows))) {
+            XCTAssertTrue(Linear.splitsColumns(rows: 50, cols: 88) && Linear.splitsColumns(rows: 50, cols: 72))
+            for (name, (a, c)) in zip(["out", "dinp", "dweight", "dbias"], zip(serial, linear(.rows, rows: 50, 72, 88, seed: 26))) {
                 XCTAssertLessThan(TestSupport.relativeError(c, a), 1e-6, "column-split linear \(name), \(t) threads")
             }
         }
