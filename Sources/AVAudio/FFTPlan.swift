@@ -2,8 +2,7 @@ import CFFTW
 import Foundation
 
 /// One FFTW single-precision plan per (size, direction), made once and executed on new arrays
-/// (thread-safe; the arrays must come from `fftwf_alloc_*`, which aligns them as the planning
-/// arrays were). FFTW's planner is not thread-safe: every plan in this module is made under one
+/// (thread-safe; the arrays must be aligned as the planning arrays were: `FFTBuffer`). FFTW's planner is not thread-safe: every plan in this module is made under one
 /// lock, here.
 ///
 /// Planned with FFTW_ESTIMATE: FFTW_MEASURE picks its algorithm by timing, so two processes (two
@@ -43,4 +42,21 @@ final class FFTPlan: @unchecked Sendable {
         plans[key] = p
         return p
     }
+}
+
+/// Float storage for executing an `FFTPlan` on new arrays: 64-byte aligned, the most FFTW's SIMD
+/// codelets ask of `fftwf_alloc_*`'s planning arrays, so both have the same alignment. Traps only
+/// when memory runs out, as an Array would.
+struct FFTBuffer {
+    let floats: UnsafeMutablePointer<Float>
+
+    init(floats count: Int) {
+        floats = UnsafeMutableRawPointer.allocate(byteCount: max(1, count) * MemoryLayout<Float>.stride, alignment: 64)
+            .bindMemory(to: Float.self, capacity: max(1, count))
+    }
+
+    /// The same storage as interleaved complex values.
+    var complex: UnsafeMutablePointer<fftwf_complex> { UnsafeMutableRawPointer(floats).assumingMemoryBound(to: fftwf_complex.self) }
+
+    func deallocate() { floats.deallocate() }
 }

@@ -82,11 +82,10 @@ final class DFTResampler: @unchecked Sendable {
     func apply(_ x: [Float]) -> [Float] {
         let n = x.count, outN = Resampler.outputCount(n, from: down, to: up)
         let specIn = blockIn / 2 + 1, specOut = blockOut / 2 + 1
-        let inp = fftwf_alloc_real(blockIn)!, spec = fftwf_alloc_complex(specIn)!
-        let ospec = fftwf_alloc_complex(specOut)!, out = fftwf_alloc_real(blockOut)!
-        defer { fftwf_free(inp); fftwf_free(spec); fftwf_free(ospec); fftwf_free(out) }
-        let s = UnsafeMutableRawPointer(spec).assumingMemoryBound(to: Float.self)
-        let o = UnsafeMutableRawPointer(ospec).assumingMemoryBound(to: Float.self)
+        let input = FFTBuffer(floats: blockIn), spec = FFTBuffer(floats: 2 * specIn)
+        let ospec = FFTBuffer(floats: 2 * specOut), output = FFTBuffer(floats: blockOut)
+        defer { input.deallocate(); spec.deallocate(); ospec.deallocate(); output.deallocate() }
+        let inp = input.floats, s = spec.floats, o = ospec.floats, out = output.floats
         let marginOut = margin / down * up
         var y = [Float](repeating: 0, count: outN)
         x.withUnsafeBufferPointer { xb in
@@ -103,10 +102,10 @@ final class DFTResampler: @unchecked Sendable {
                         } else {
                             inp.update(repeating: 0, count: blockIn)
                         }
-                        fftwf_execute_dft_r2c(forward.plan, inp, spec)
+                        fftwf_execute_dft_r2c(forward.plan, inp, spec.complex)
                         Self.multiply(o, s, rb.baseAddress!, 2 * bins)
                         (o + 2 * bins).update(repeating: 0, count: 2 * (specOut - bins))
-                        fftwf_execute_dft_c2r(inverse.plan, ospec, out)
+                        fftwf_execute_dft_c2r(inverse.plan, ospec.complex, out)
                         let count = min(hopOut, outN - done)
                         (yb.baseAddress! + done).update(from: out + marginOut, count: count)
                         done += count; start += hopIn

@@ -52,19 +52,18 @@ public final class STFT: @unchecked Sendable {
         let n = x.count
         precondition(n > 0, "STFT of an empty signal")
         let half = nFFT / 2, wOff = (nFFT - winLength) / 2
-        let inp = fftwf_alloc_complex(nFFT)!, out = fftwf_alloc_complex(nFFT)!
+        let inp = FFTBuffer(floats: 2 * nFFT), out = FFTBuffer(floats: 2 * nFFT)
         let edges = UnsafeMutablePointer<Float>.allocate(capacity: 2 * winLength)
         let spare = UnsafeMutablePointer<Float>.allocate(capacity: nBins * stride)
-        defer { fftwf_free(inp); fftwf_free(out); edges.deallocate(); spare.deallocate() }
-        let z = UnsafeMutableRawPointer(inp).assumingMemoryBound(to: Float.self)
+        defer { inp.deallocate(); out.deallocate(); edges.deallocate(); spare.deallocate() }
+        let z = inp.floats
         z.initialize(repeating: 0, count: 2 * nFFT)
-        let spectrum = UnsafeRawPointer(out).assumingMemoryBound(to: Float.self)
+        let spectrum = UnsafePointer(out.floats)
         let total = min(frames(samples: n), frameLimit)
         window.withUnsafeBufferPointer { wb in
             /// Frame t's window span; frames reaching past either end read the signal reflected at
             /// its ends (numpy "reflect": x[2] x[1] | x[0] … x[n-1] | x[n-2]), copied to `edge`.
-            func frame(_ t: Int, edge: UnsafeMutablePointer<Float>) -> UnsafePointer<Float>? {
-                if t >= total { return nil }
+            func frame(_ t: Int, edge: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
                 let lo = t * hopLength - half + wOff
                 if lo >= 0 && lo + winLength <= n { return x.baseAddress! + lo }
                 for j in 0..<winLength { edge[j] = x[Self.reflect(lo + j, n)] }
@@ -72,8 +71,9 @@ public final class STFT: @unchecked Sendable {
             }
             var t = 0
             while t < total {
-                avk_window_pair(z + 2 * wOff, frame(t, edge: edges)!, frame(t + 1, edge: edges + winLength), wb.baseAddress!, winLength)
-                fftwf_execute_dft(plan.plan, inp, out)
+                let partner = t + 1 < total ? frame(t + 1, edge: edges + winLength) : nil   // a last odd frame pairs with zeros
+                avk_window_pair(z + 2 * wOff, frame(t, edge: edges), partner, wb.baseAddress!, winLength)
+                fftwf_execute_dft(plan.plan, inp.complex, out.complex)
                 avk_two_real_power(spectrum, place(t), t + 1 < total ? place(t + 1) : spare, nFFT, stride)
                 done(t, min(2, total - t))
                 t += 2

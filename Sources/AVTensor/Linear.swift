@@ -147,7 +147,7 @@ public enum Linear {
                 let (dinp, dweight, dbias, dout, inp, weight, prologue, partial) = box.value
                 for c in cs {
                     let dw = c == 0 ? dweight : partial + (c - 1) * (wsize + outDim)
-                    let db: UnsafeMutablePointer<Float>? = dbias == nil ? nil : (c == 0 ? dbias! : dw + wsize)
+                    let db = dbias.map { c == 0 ? $0 : dw + wsize }
                     var lo = rows * c / chunks
                     let end = rows * (c + 1) / chunks
                     while lo < end {

@@ -49,7 +49,10 @@ public enum EvalShards {
             let wave = try shards[si].waveforms(start: r, rows: 1)
             guard wave.count == samples else { throw DataError(file: shards[si].path, dataset: "waveform", index: r, reason: "short read") }
             let x = PCM16.decode(wave)
-            return target == rate ? x : try Resampler.resample(x, from: rate, to: target)
+            if target == rate { return x }
+            do { return try Resampler.resample(x, from: rate, to: target) } catch {
+                throw DataError(file: shards[si].path, dataset: "waveform", index: r, reason: "\(error)")
+            }
         }
         set.text = text
         set.image = image

@@ -22,7 +22,7 @@ struct BenchFrontend: ParsableCommand {
     var compare = false
 
     func validate() throws {
-        try check(clipSeconds, in: 0.1...600, "clip-seconds"); try check(fileRate, in: 1000...768_000, "file-rate")
+        try check(clipSeconds, in: 0.1...600, "clip-seconds"); try check(fileRate, in: Resampler.rates, "file-rate")
         try check(seconds, in: 0.001...3600, "seconds"); try check(repeats, in: 1...1000, "repeats")
         try check(librosaMs, in: 1e-6...1e9, "librosa-ms")
     }

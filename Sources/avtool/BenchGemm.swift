@@ -49,14 +49,14 @@ struct BenchGemm: ParsableCommand {
             Linear.backward(dinp: dinp, dweight: dw.ptr, dbias: db.ptr, dout: dy.ptr, inp: x.ptr, weight: w.ptr,
                             rows: rows, inDim: inDim, outDim: outDim, accumulate: false, threading: mode)
         }
-        func seconds(_ body: () -> Void) -> Double {
+        func timed(_ body: () -> Void) -> Double {
             body()
             var reps = 0
             let sw = Stopwatch()
-            repeat { body(); reps += 1 } while sw.seconds < self.seconds
+            repeat { body(); reps += 1 } while sw.seconds < seconds
             return sw.seconds / Double(reps)
         }
-        let f = seconds(forward), full = seconds { backward(dx.ptr) }, wg = seconds { backward(nil) }
+        let f = timed(forward), full = timed { backward(dx.ptr) }, wg = timed { backward(nil) }
         let g = 2 * Double(rows) * Double(inDim) * Double(outDim) / 1e9
         return (3 * g / (f + full), g / f, g / max(1e-12, full - wg), g / wg)
     }
