@@ -1,8 +1,8 @@
 import CKernels
 
 /// The instruction-set path of the hot non-GEMM kernels (GELU, exp/softmax, LayerNorm, dot,
-/// the STFT's frame pairs; C target `CKernels`, one source compiled per path). Start-up picks the
-/// best this CPU runs; `AVTRAIN_KERNELS=baseline|avx2|avx512` or `Kernels.select` forces one.
+/// the STFT's frame pairs) and of `DirectGemm` (C target `CKernels`, one source compiled per
+/// path). Start-up picks the best this CPU runs; `AVTRAIN_KERNELS=baseline|avx2|avx512` or `Kernels.select` forces one.
 public enum KernelPath: Int32, CaseIterable, Sendable, CustomStringConvertible {
     /// Baseline x86-64 (SSE2), or the plain build on other CPUs.
     case baseline = 0

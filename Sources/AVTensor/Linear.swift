@@ -44,6 +44,16 @@ public enum Linear {
         threading == .rows && inDim * outDim <= 49_152 && rows >= 2 * tileRows(inDim: inDim, outDim: outDim)
     }
 
+    /// Whether `.rows` runs this layer's forward and input-gradient GEMMs (and, when fused, its
+    /// weight gradient) on the pack-free `DirectGemm` rather than OpenBLAS: on vector paths, for
+    /// weights up to 144 Ki floats (swin-t stages 0–1; bias added in registers, no packing). Larger
+    /// weights gained nothing in whole-step A/B runs (`bench swin --direct-gemm both`), so they keep
+    /// OpenBLAS.
+    @inlinable
+    public static func usesDirectGemm(inDim: Int, outDim: Int, threading: GemmThreading) -> Bool {
+        threading == .rows && inDim * outDim <= 147_456 && DirectGemm.isPreferred
+    }
+
     /// Whether a split GEMM with `cols` output columns divides those columns (in blocks of 16)
     /// rather than its rows: when each thread's rows would be fewer than the columns (swin-t's
     /// stage 3 and late patch mergings), so no thread packs the whole weight for a short product.
@@ -74,16 +84,27 @@ public enum Linear {
             return
         }
         let tile = fused ? max(512, tileRows(inDim: inDim, outDim: outDim)) : rows
-        let box = UncheckedBox((out, inp, weight, bias, epilogue))
+        // The pack-free GEMM (fused tiles, or each thread's rows) on the weight transposed once per
+        // call, bias added in its registers.
+        let direct = usesDirectGemm(inDim: inDim, outDim: outDim, threading: threading)
+        let wt = UnsafeMutablePointer<Float>.allocate(capacity: direct ? inDim * outDim : 0)
+        defer { wt.deallocate() }
+        if direct { DirectGemm.transpose(weight, rows: outDim, cols: inDim, into: wt) }
+        let box = UncheckedBox((out, inp, weight, bias, epilogue, wt))
         Threads.parallelFor(split ? rows : 1, minChunk: fused ? tile : 256) { range in
-            let (out, inp, weight, bias, epilogue) = box.value
+            let (out, inp, weight, bias, epilogue, wt) = box.value
             let range = split ? range : 0..<rows
             var lo = range.lowerBound
             while lo < range.upperBound {
                 let hi = min(range.upperBound, lo + tile), o = out + lo * outDim
-                if let bias { for r in 0..<(hi - lo) { (o + r * outDim).update(from: bias, count: outDim) } }
-                BLAS.gemm(transB: true, m: hi - lo, n: outDim, k: inDim, a: inp + lo * inDim, b: weight,
-                          beta: bias == nil ? 0 : 1, c: o)
+                if direct {
+                    DirectGemm.nn(m: hi - lo, n: outDim, k: inDim, a: inp + lo * inDim, lda: inDim, b: wt, ldb: outDim,
+                                  c: o, ldc: outDim, bias: bias, accumulate: false)
+                } else {
+                    if let bias { for r in 0..<(hi - lo) { (o + r * outDim).update(from: bias, count: outDim) } }
+                    BLAS.gemm(transB: true, m: hi - lo, n: outDim, k: inDim, a: inp + lo * inDim, b: weight,
+                              beta: bias == nil ? 0 : 1, c: o)
+                }
                 if fused { epilogue?(lo..<hi) }
                 lo = hi
             }
@@ -114,10 +135,16 @@ public enum Linear {
                           c: dinp! + lo, ldc: inDim)
             }
         } else if dinp != nil {
+            let direct = usesDirectGemm(inDim: inDim, outDim: outDim, threading: threading)
             Threads.parallelFor(split ? rows : 1, minChunk: 256) { range in
                 let (dinp, _, dout, _, weight) = box.value
                 let lo = split ? range.lowerBound : 0, count = split ? range.count : rows
-                BLAS.gemm(m: count, n: inDim, k: outDim, a: dout + lo * outDim, b: weight, beta: beta, c: dinp! + lo * inDim)
+                if direct {
+                    DirectGemm.nn(m: count, n: inDim, k: outDim, a: dout + lo * outDim, lda: outDim, b: weight, ldb: inDim,
+                                  c: dinp! + lo * inDim, ldc: inDim, accumulate: accumulate)
+                } else {
+                    BLAS.gemm(m: count, n: inDim, k: outDim, a: dout + lo * outDim, b: weight, beta: beta, c: dinp! + lo * inDim)
+                }
             }
         }
         Threads.parallelFor(split ? outDim : 1, minChunk: 16) { range in
@@ -138,7 +165,7 @@ public enum Linear {
                               rows: Int, inDim: Int, outDim: Int, accumulate: Bool, prologue: RowHook?) {
         let tile = tileRows(inDim: inDim, outDim: outDim)
         let chunks = min(Threads.count, max(1, rows / tile)), wsize = outDim * inDim
-        let beta: Float = accumulate ? 1 : 0
+        let beta: Float = accumulate ? 1 : 0, direct = usesDirectGemm(inDim: inDim, outDim: outDim, threading: .rows)
         withUnsafeTemporaryAllocation(of: Float.self, capacity: max(1, (chunks - 1) * (wsize + outDim))) { tmp in
             let partial = tmp.baseAddress!
             partial.initialize(repeating: 0, count: max(1, (chunks - 1) * (wsize + outDim)))
@@ -153,9 +180,18 @@ public enum Linear {
                     while lo < end {
                         let hi = min(end, lo + tile), n = hi - lo, g = dout + lo * outDim
                         prologue?(lo..<hi)
-                        if let dinp { BLAS.gemm(m: n, n: inDim, k: outDim, a: g, b: weight, beta: beta, c: dinp + lo * inDim) }
-                        BLAS.gemm(transA: true, m: outDim, n: inDim, k: n, a: g, lda: outDim, b: inp + lo * inDim, ldb: inDim,
-                                  beta: 1, c: dw, ldc: inDim)
+                        if direct {
+                            if let dinp {
+                                DirectGemm.nn(m: n, n: inDim, k: outDim, a: g, lda: outDim, b: weight, ldb: inDim,
+                                              c: dinp + lo * inDim, ldc: inDim, accumulate: accumulate)
+                            }
+                            DirectGemm.tn(m: outDim, n: inDim, k: n, a: g, lda: outDim, b: inp + lo * inDim, ldb: inDim,
+                                          c: dw, ldc: inDim, accumulate: true)
+                        } else {
+                            if let dinp { BLAS.gemm(m: n, n: inDim, k: outDim, a: g, b: weight, beta: beta, c: dinp + lo * inDim) }
+                            BLAS.gemm(transA: true, m: outDim, n: inDim, k: n, a: g, lda: outDim, b: inp + lo * inDim, ldb: inDim,
+                                      beta: 1, c: dw, ldc: inDim)
+                        }
                         if let db { for r in 0..<n { Reduce.add(db, g + r * outDim, outDim) } }
                         lo = hi
                     }

@@ -6,6 +6,7 @@
 
 static const char *const names[AVK_PATHS] = {"baseline", "avx2", "avx512"};
 static const avk_impl *active_impl = &avk_impl_baseline;
+static const avk_gemm_impl *active_gemm = &avk_gemm_baseline;
 static int active_path = AVK_BASELINE;
 
 int avk_available(int path) {
@@ -25,9 +26,12 @@ int avk_select(int path) {
     if (path < 0 || path >= AVK_PATHS || !avk_available(path)) return -1;
 #if defined(__x86_64__)
     static const avk_impl *const impls[AVK_PATHS] = {&avk_impl_baseline, &avk_impl_avx2, &avk_impl_avx512};
+    static const avk_gemm_impl *const gemms[AVK_PATHS] = {&avk_gemm_baseline, &avk_gemm_avx2, &avk_gemm_avx512};
     active_impl = impls[path];
+    active_gemm = gemms[path];
 #else
     active_impl = &avk_impl_baseline;
+    active_gemm = &avk_gemm_baseline;
 #endif
     active_path = path;
     return 0;
@@ -68,3 +72,11 @@ void avk_two_real_power(const float *z, float *pa, float *pb, size_t n, size_t s
     active_impl->two_real_power(z, pa, pb, n, stride);
 }
 void avk_window_pair(float *z, const float *a, const float *b, const float *w, size_t n) { active_impl->window_pair(z, a, b, w, n); }
+void avk_gemm_nn(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *b, size_t ldb, float *c, size_t ldc,
+                 const float *bias, int accumulate) {
+    if (m && n) active_gemm->nn(m, n, k, a, lda, b, ldb, c, ldc, bias, accumulate);
+}
+void avk_gemm_tn(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *b, size_t ldb, float *c, size_t ldc,
+                 int accumulate) {
+    if (m && n) active_gemm->tn(m, n, k, a, lda, b, ldb, c, ldc, accumulate);
+}

@@ -16,8 +16,15 @@ typedef struct {
     void (*window_pair)(float *, const float *, const float *, const float *, size_t);
 } avk_impl;
 
+typedef struct {
+    void (*nn)(size_t, size_t, size_t, const float *, size_t, const float *, size_t, float *, size_t, const float *, int);
+    void (*tn)(size_t, size_t, size_t, const float *, size_t, const float *, size_t, float *, size_t, int);
+} avk_gemm_impl;
+
 extern const avk_impl avk_impl_baseline;
+extern const avk_gemm_impl avk_gemm_baseline;
 #if defined(__x86_64__)
 extern const avk_impl avk_impl_avx2, avk_impl_avx512;
+extern const avk_gemm_impl avk_gemm_avx2, avk_gemm_avx512;
 #endif
 #endif

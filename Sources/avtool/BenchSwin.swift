@@ -19,6 +19,8 @@ struct BenchSwin: ParsableCommand {
     @Flag(help: "Only print the memory plan (no timing).") var memoryOnly = false
     @OptionGroup var reference: PyTorchComparison
     @Option(help: "Drop-path rate (default: the preset's).") var dropPath: Float?
+    @Option(help: "Pack-free GEMM on the fused linears' tiles: on, off (OpenBLAS), or both (alternating steps, one line each).")
+    var directGemm: DirectGemmChoice = .on
 
     func validate() throws {
         try checkPreset(preset)
@@ -52,6 +54,8 @@ struct BenchSwin: ParsableCommand {
         let input = Tensor([batch * model.inputCount]), dout = Tensor([batch * cfg.embeddingSize])
         rng.fillNormal(input.ptr, input.count); rng.fillNormal(dout.ptr, dout.count)
         print("threads  gemm  sgemm-peak(1024³) GFLOP/s  step s (best)  samples/s  GFLOP/s  ratio-to-peak" + (reference.compare ? "  PyTorch samples/s  ratio" : ""))
+        let directModes: [Bool] = directGemm == .both ? [true, false] : [directGemm == .on]
+        defer { DirectGemm.enabled = true }
         for t in threads.threads {
             Threads.set(t)
             for mode in gemm {
@@ -61,26 +65,33 @@ struct BenchSwin: ParsableCommand {
                     model.forward(input: input.ptr, training: true, rng: &rng)
                     model.backward(dout: dout.ptr)
                 }
-                step()
+                for direct in directModes { DirectGemm.enabled = direct; step() }
                 // Alternating rounds with the reference (one round without --compare); best step of
-                // each. Every timed step follows a 0.5 s sgemm window and the peak is the best
-                // window: best against best, so a noisy host cannot flatter the ratio.
-                var best = Double.infinity, torch = 0.0, peak = 0.0
+                // each (and of each --direct-gemm setting, alternating). Every timed step follows a
+                // 0.5 s sgemm window and the peak is the best window: best against best, so a noisy
+                // host cannot flatter the ratio.
+                var best = [Double](repeating: .infinity, count: directModes.count), torch = 0.0, peak = 0.0
                 for _ in 0..<(reference.compare ? 2 : 1) {
                     for _ in 0..<steps {
-                        peak = max(peak, measureSgemm(m: 1024, n: 1024, k: 1024, minSeconds: 0.5))
-                        let sw = Stopwatch()
-                        step()
-                        best = min(best, sw.seconds)
+                        for (i, direct) in directModes.enumerated() {
+                            DirectGemm.enabled = direct
+                            peak = max(peak, measureSgemm(m: 1024, n: 1024, k: 1024, minSeconds: 0.5))
+                            let sw = Stopwatch()
+                            step()
+                            best[i] = min(best[i], sw.seconds)
+                        }
                     }
                     if reference.compare, let r = try runReference("swin_timm.py", referenceArguments(cfg, threads: t)), let sps = r["samples_per_s"] {
                         torch = max(torch, sps)
                     }
                 }
-                let sps = Double(batch) / best, gf = sps * flops / 1e9
-                var line = String(format: "%7d  %4@  %24.1f  %13.3f  %9.2f  %7.1f  %12.2f", t, mode.rawValue, peak, best, sps, gf, gf / peak)
-                if reference.compare { line += torch > 0 ? String(format: "  %17.2f  %5.2f×", torch, sps / torch) : "  (no reference)" }
-                print(line)
+                for (i, direct) in directModes.enumerated() {
+                    let sps = Double(batch) / best[i], gf = sps * flops / 1e9
+                    let label = directGemm == .both ? mode.rawValue + (direct ? "+direct" : "+blas") : mode.rawValue
+                    var line = String(format: "%7d  %4@  %24.1f  %13.3f  %9.2f  %7.1f  %12.2f", t, label, peak, best[i], sps, gf, gf / peak)
+                    if reference.compare { line += torch > 0 ? String(format: "  %17.2f  %5.2f×", torch, sps / torch) : "  (no reference)" }
+                    print(line)
+                }
             }
         }
     }
@@ -94,6 +105,11 @@ struct BenchSwin: ParsableCommand {
 }
 
 extension GemmThreading: ExpressibleByArgument {}
+
+/// `--direct-gemm`: the pack-free GEMM on, off, or both alternating.
+enum DirectGemmChoice: String, ExpressibleByArgument, CaseIterable {
+    case on, off, both
+}
 
 /// `--image 256x256`: an input height × width.
 struct ImageSize: ExpressibleByArgument {

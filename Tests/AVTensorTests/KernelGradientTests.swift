@@ -229,9 +229,10 @@ final class KernelGradientTests: XCTestCase {
     /// The fused row-tile linear (`.rows` on a tall, narrow layer) against one BLAS call per GEMM
     /// with the hooks applied separately: forward with a GELU epilogue, backward with a GELU
     /// prologue rewriting dout in place; input gradient overwritten and accumulated; weight and
-    /// bias gradients accumulate onto what is there. Every hook row is visited exactly once.
+    /// bias gradients accumulate onto what is there. Every hook row is visited exactly once. The
+    /// tiles run on the pack-free GEMM (`DirectGemm`, the default on vector paths) and on OpenBLAS.
     func testFusedRowTilesMatchSeparatePasses() {
-        defer { Threads.set(1) }
+        defer { Threads.set(1); DirectGemm.enabled = true }
         let (rows, i, o) = (2600, 48, 40)
         let x = TestSupport.randn(rows * i, seed: 40), w = TestSupport.randn(o * i, seed: 41, std: 0.2)
         let b = TestSupport.randn(o, seed: 42), g = TestSupport.randn(rows * o, seed: 43)
@@ -246,8 +247,9 @@ final class KernelGradientTests: XCTestCase {
             GELU.backward(dinp: &dg, inp: pre, dout: g, count: rows * o, accumulate: false)
             Linear.backward(dinp: &dx, dweight: &dw, dbias: &db, dout: dg, inp: x, weight: w, rows: rows, inDim: i, outDim: o,
                             accumulate: accumulate, threading: .blas)
-            for threads in [1, 2, 3] {
+            for (threads, direct) in [(1, true), (2, true), (3, true), (2, false)] {
                 Threads.set(threads)
+                DirectGemm.enabled = direct
                 XCTAssertTrue(Linear.fuses(rows: rows, inDim: i, outDim: o, threading: .rows))
                 var fy = [Float](repeating: 0, count: rows * o), fact = fy, fg = g, fdx = dx0, fdw = dw0, fdb = db0
                 var seenF = [Int](repeating: 0, count: rows), seenB = seenF
@@ -279,7 +281,7 @@ final class KernelGradientTests: XCTestCase {
                         }
                     }
                 }
-                let tag = "\(threads) threads, accumulate \(accumulate)"
+                let tag = "\(threads) threads, accumulate \(accumulate), \(DirectGemm.isPreferred ? "direct" : "BLAS") tiles"
                 XCTAssertEqual(seenF, [Int](repeating: 1, count: rows), tag)
                 XCTAssertEqual(seenB, [Int](repeating: 1, count: rows), tag)
                 for (name, (a, c)) in zip(["out", "gelu", "dinp", "dweight", "dbias"], zip([fy, fact, fdx, fdw, fdb], [y, act, dx, dw, db])) {
