@@ -139,12 +139,8 @@ public enum Linear {
             Threads.parallelFor(split ? rows : 1, minChunk: 256) { range in
                 let (dinp, _, dout, _, weight) = box.value
                 let lo = split ? range.lowerBound : 0, count = split ? range.count : rows
-                if direct {
-                    DirectGemm.nn(m: count, n: inDim, k: outDim, a: dout + lo * outDim, lda: outDim, b: weight, ldb: inDim,
-                                  c: dinp! + lo * inDim, ldc: inDim, accumulate: accumulate)
-                } else {
-                    BLAS.gemm(m: count, n: inDim, k: outDim, a: dout + lo * outDim, b: weight, beta: beta, c: dinp! + lo * inDim)
-                }
+                inputGradient(dinp! + lo * inDim, dout: dout + lo * outDim, weight: weight, rows: count, inDim: inDim, outDim: outDim,
+                              accumulate: accumulate, direct: direct)
             }
         }
         Threads.parallelFor(split ? outDim : 1, minChunk: 16) { range in
@@ -156,6 +152,18 @@ public enum Linear {
         if let dbias { Reduce.addColumnSums(dbias, dout, rows: rows, cols: outDim) }
     }
 
+    /// `dinp (+)= dout · weight` over `rows` contiguous rows, on `DirectGemm` or one BLAS call.
+    @inlinable
+    static func inputGradient(_ dinp: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                              rows: Int, inDim: Int, outDim: Int, accumulate: Bool, direct: Bool) {
+        if direct {
+            DirectGemm.nn(m: rows, n: inDim, k: outDim, a: dout, lda: outDim, b: weight, ldb: inDim, c: dinp, ldc: inDim,
+                          accumulate: accumulate)
+        } else {
+            BLAS.gemm(m: rows, n: inDim, k: outDim, a: dout, b: weight, beta: accumulate ? 1 : 0, c: dinp)
+        }
+    }
+
     /// The fused backward: thread c walks its rows in tiles; chunk 0 accumulates into `dweight` and
     /// `dbias` directly, the others into zeroed partial sums added at the end (in chunk order).
     @inlinable
@@ -165,7 +173,7 @@ public enum Linear {
                               rows: Int, inDim: Int, outDim: Int, accumulate: Bool, prologue: RowHook?) {
         let tile = tileRows(inDim: inDim, outDim: outDim)
         let chunks = min(Threads.count, max(1, rows / tile)), wsize = outDim * inDim
-        let beta: Float = accumulate ? 1 : 0, direct = usesDirectGemm(inDim: inDim, outDim: outDim, threading: .rows)
+        let direct = usesDirectGemm(inDim: inDim, outDim: outDim, threading: .rows)
         withUnsafeTemporaryAllocation(of: Float.self, capacity: max(1, (chunks - 1) * (wsize + outDim))) { tmp in
             let partial = tmp.baseAddress!
             partial.initialize(repeating: 0, count: max(1, (chunks - 1) * (wsize + outDim)))
@@ -180,15 +188,14 @@ public enum Linear {
                     while lo < end {
                         let hi = min(end, lo + tile), n = hi - lo, g = dout + lo * outDim
                         prologue?(lo..<hi)
+                        if let dinp {
+                            inputGradient(dinp + lo * inDim, dout: g, weight: weight, rows: n, inDim: inDim, outDim: outDim,
+                                          accumulate: accumulate, direct: direct)
+                        }
                         if direct {
-                            if let dinp {
-                                DirectGemm.nn(m: n, n: inDim, k: outDim, a: g, lda: outDim, b: weight, ldb: inDim,
-                                              c: dinp + lo * inDim, ldc: inDim, accumulate: accumulate)
-                            }
                             DirectGemm.tn(m: outDim, n: inDim, k: n, a: g, lda: outDim, b: inp + lo * inDim, ldb: inDim,
                                           c: dw, ldc: inDim, accumulate: true)
                         } else {
-                            if let dinp { BLAS.gemm(m: n, n: inDim, k: outDim, a: g, b: weight, beta: beta, c: dinp + lo * inDim) }
                             BLAS.gemm(transA: true, m: outDim, n: inDim, k: n, a: g, lda: outDim, b: inp + lo * inDim, ldb: inDim,
                                       beta: 1, c: dw, ldc: inDim)
                         }
