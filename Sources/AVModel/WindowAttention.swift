@@ -42,7 +42,7 @@ public enum WindowAttention {
                                shape s: WindowAttentionShape) {
         let box = UncheckedBox((out, probs, qkv, bias, mask))
         let (n, hd, c, heads) = (s.tokens, s.headDim, s.dim, s.heads)
-        Threads.parallelFor(s.windows) { range in
+        Threads.parallelFor(s.windows, chunksPerThread: 8) { range in
             let (out, probs, qkv, bias, mask) = box.value
             for w in range {
                 let x = qkv + w * n * 3 * c
@@ -79,7 +79,7 @@ public enum WindowAttention {
         let (n, hd, c, heads) = (s.tokens, s.headDim, s.dim, s.heads)
         let beta: Float = accumulate ? 1 : 0
         let box = UncheckedBox((dqkv, dscores, dout, probs, qkv))
-        Threads.parallelFor(s.windows) { range in
+        Threads.parallelFor(s.windows, chunksPerThread: 8) { range in
             let (dqkv, dscores, dout, probs, qkv) = box.value
             for w in range {
                 let x = qkv + w * n * 3 * c, dx = dqkv + w * n * 3 * c, g = dout + w * n * c

@@ -20,8 +20,8 @@ public enum GemmThreading: String, Sendable, CaseIterable {
 /// Fusion (`.rows` on tall, narrow layers, `Linear.fuses`): each thread walks its rows in tiles
 /// that stay in L2 — forward: GEMM, bias, the caller's `epilogue` (e.g. GELU); backward: the
 /// caller's `prologue` (e.g. GELU's backward, rewriting the `dout` rows in place), the input
-/// gradient, and the tile's share of the weight and bias gradients (per-thread partial sums, added
-/// at the end) — so `dout` and `inp` cross memory once instead of three and two times.
+/// gradient, and the tile's share of the weight and bias gradients (per-chunk partial sums, added
+/// at the end in chunk order) — so `dout` and `inp` cross memory once instead of three and two times.
 public enum Linear {
     /// A per-row-range step fused into a linear: called with rows lo..<hi once their data is ready
     /// (forward: `out` rows complete; backward: before the `dout` rows are read, which it may
@@ -46,13 +46,19 @@ public enum Linear {
 
     /// Whether `.rows` runs this layer's forward and input-gradient GEMMs (and, when fused, its
     /// weight gradient) on the pack-free `DirectGemm` rather than OpenBLAS: on vector paths, for
-    /// weights up to 144 Ki floats (swin-t stages 0–1; bias added in registers, no packing). Larger
-    /// weights gained nothing in whole-step A/B runs (`bench swin --direct-gemm both`), so they keep
-    /// OpenBLAS.
+    /// weights up to 576 Ki floats (swin-t stages 0–2; bias added in registers, no packing, rows
+    /// split finely so threads balance). Wider reductions (stage 3's K = 3072) run slower than
+    /// OpenBLAS, and the unfused weight gradient gained nothing in whole-step A/B runs (`bench swin
+    /// --direct-gemm both`), so those keep OpenBLAS.
     @inlinable
     public static func usesDirectGemm(inDim: Int, outDim: Int, threading: GemmThreading) -> Bool {
-        threading == .rows && inDim * outDim <= 147_456 && DirectGemm.isPreferred
+        threading == .rows && inDim * outDim <= 589_824 && DirectGemm.isPreferred
     }
+
+    /// Chunks per thread for row splits on `DirectGemm` (`Threads.parallelFor`'s
+    /// `chunksPerThread`): no per-call packing, so finer chunks cost nothing and let a thread the
+    /// host slows down hand rows to the other.
+    public static let balancedChunks = 8
 
     /// Whether a split GEMM with `cols` output columns divides those columns (in blocks of 16)
     /// rather than its rows: when each thread's rows would be fewer than the columns (swin-t's
@@ -91,7 +97,9 @@ public enum Linear {
         defer { wt.deallocate() }
         if direct { DirectGemm.transpose(weight, rows: outDim, cols: inDim, into: wt) }
         let box = UncheckedBox((out, inp, weight, bias, epilogue, wt))
-        Threads.parallelFor(split ? rows : 1, minChunk: fused ? tile : 256) { range in
+        // Pack-free tiles split finely (threads balance each other); OpenBLAS re-packs the weight
+        // per call, so it gets one chunk per thread.
+        Threads.parallelFor(split ? rows : 1, minChunk: fused ? tile : 256, chunksPerThread: direct ? balancedChunks : 1) { range in
             let (out, inp, weight, bias, epilogue, wt) = box.value
             let range = split ? range : 0..<rows
             var lo = range.lowerBound
@@ -136,7 +144,7 @@ public enum Linear {
             }
         } else if dinp != nil {
             let direct = usesDirectGemm(inDim: inDim, outDim: outDim, threading: threading)
-            Threads.parallelFor(split ? rows : 1, minChunk: 256) { range in
+            Threads.parallelFor(split ? rows : 1, minChunk: 256, chunksPerThread: direct ? balancedChunks : 1) { range in
                 let (dinp, _, dout, _, weight) = box.value
                 let lo = split ? range.lowerBound : 0, count = split ? range.count : rows
                 inputGradient(dinp! + lo * inDim, dout: dout + lo * outDim, weight: weight, rows: count, inDim: inDim, outDim: outDim,
@@ -164,19 +172,22 @@ public enum Linear {
         }
     }
 
-    /// The fused backward: thread c walks its rows in tiles; chunk 0 accumulates into `dweight` and
-    /// `dbias` directly, the others into zeroed partial sums added at the end (in chunk order).
+    /// The fused backward: chunk c of the rows is walked in tiles; chunk 0 accumulates into
+    /// `dweight` and `dbias` directly, the others into partial sums added at the end (in chunk order).
     @inlinable
     static func fusedBackward(dinp: UnsafeMutablePointer<Float>?, dweight: UnsafeMutablePointer<Float>,
                               dbias: UnsafeMutablePointer<Float>?, dout: UnsafePointer<Float>,
                               inp: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                               rows: Int, inDim: Int, outDim: Int, accumulate: Bool, prologue: RowHook?) {
-        let tile = tileRows(inDim: inDim, outDim: outDim)
-        let chunks = min(Threads.count, max(1, rows / tile)), wsize = outDim * inDim
+        let tile = tileRows(inDim: inDim, outDim: outDim), wsize = outDim * inDim
         let direct = usesDirectGemm(inDim: inDim, outDim: outDim, threading: .rows)
+        // More chunks than threads (at least a tile each) when the tiles are pack-free, so threads
+        // balance each other; each chunk > 0 sums into its own partial, which its first tile
+        // overwrites (only the bias partials need zeros).
+        let chunks = min(Threads.count * (direct ? balancedChunks / 2 : 1), max(1, rows / tile))
         withUnsafeTemporaryAllocation(of: Float.self, capacity: max(1, (chunks - 1) * (wsize + outDim))) { tmp in
             let partial = tmp.baseAddress!
-            partial.initialize(repeating: 0, count: max(1, (chunks - 1) * (wsize + outDim)))
+            for c in 1..<max(1, chunks) { (partial + c * (wsize + outDim) - outDim).initialize(repeating: 0, count: outDim) }
             let box = UncheckedBox((dinp, dweight, dbias, dout, inp, weight, prologue, partial))
             Threads.parallelFor(chunks) { cs in
                 let (dinp, dweight, dbias, dout, inp, weight, prologue, partial) = box.value
@@ -192,12 +203,13 @@ public enum Linear {
                             inputGradient(dinp + lo * inDim, dout: g, weight: weight, rows: n, inDim: inDim, outDim: outDim,
                                           accumulate: accumulate, direct: direct)
                         }
+                        let into = c == 0 || lo > rows * c / chunks
                         if direct {
                             DirectGemm.tn(m: outDim, n: inDim, k: n, a: g, lda: outDim, b: inp + lo * inDim, ldb: inDim,
-                                          c: dw, ldc: inDim, accumulate: true)
+                                          c: dw, ldc: inDim, accumulate: into)
                         } else {
                             BLAS.gemm(transA: true, m: outDim, n: inDim, k: n, a: g, lda: outDim, b: inp + lo * inDim, ldb: inDim,
-                                      beta: 1, c: dw, ldc: inDim)
+                                      beta: into ? 1 : 0, c: dw, ldc: inDim)
                         }
                         if let db { for r in 0..<n { Reduce.add(db, g + r * outDim, outDim) } }
                         lo = hi

@@ -80,3 +80,11 @@ void avk_gemm_tn(size_t m, size_t n, size_t k, const float *a, size_t lda, const
                  int accumulate) {
     if (m && n) active_gemm->tn(m, n, k, a, lda, b, ldb, c, ldc, accumulate);
 }
+
+void avk_spin_pause(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ volatile("yield");
+#endif
+}

@@ -1,5 +1,5 @@
-// Pack-free GEMM for tall products with small operands (the linears of swin-t's stages 0–1, in
-// row tiles or per thread): a register tile of R rows × 2 vectors of C accumulates
+// Pack-free GEMM for tall products with small operands (the linears of swin-t's stages 0–2, in
+// row tiles or row chunks): a register tile of R rows × 2 vectors of C accumulates
 // Σ_k a(j,k)·B[k, ·], broadcasting a(j,k) straight from A (its rows, or its columns for Aᵀ) and
 // loading B by rows, so nothing is copied into packed panels per call (OpenBLAS re-packs both
 // operands on every call, ~10 % of a 96-wide product); the first column tile of each row block
@@ -116,3 +116,16 @@ AVK_GEMM_DRIVERS(avx2, AVX2_ATTR, tile_avx2, 8, 6)
 AVK_GEMM_TILE(tile_avx512, AVX512_ATTR, avk_v16, 16, 12)
 AVK_GEMM_DRIVERS(avx512, AVX512_ATTR, tile_avx512, 16, 12)
 #endif
+
+// dst[c·rows + r] = src[r·cols + c] for r in r0..<r1: 16×16 blocks, so reads and writes both run
+// along cache lines (a weight [out × in] as the [in × out] B of avk_gemm_nn).
+void avk_transpose(const float *src, size_t rows, size_t cols, float *dst, size_t r0, size_t r1) {
+    for (size_t rb = r0; rb < r1; rb += 16) {
+        size_t re = rb + 16 < r1 ? rb + 16 : r1;
+        for (size_t cb = 0; cb < cols; cb += 16) {
+            size_t ce = cb + 16 < cols ? cb + 16 : cols;
+            for (size_t c = cb; c < ce; c++)
+                for (size_t r = rb; r < re; r++) dst[c * rows + r] = src[r * cols + c];
+        }
+    }
+}

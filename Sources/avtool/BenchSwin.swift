@@ -19,8 +19,10 @@ struct BenchSwin: ParsableCommand {
     @Flag(help: "Only print the memory plan (no timing).") var memoryOnly = false
     @OptionGroup var reference: PyTorchComparison
     @Option(help: "Drop-path rate (default: the preset's).") var dropPath: Float?
-    @Option(help: "Pack-free GEMM on the fused linears' tiles: on, off (OpenBLAS), or both (alternating steps, one line each).")
-    var directGemm: DirectGemmChoice = .on
+    @Option(help: "Pack-free GEMM on the small-weight linears: on, off (OpenBLAS), or both (alternating steps, one line each).")
+    var directGemm: OnOffBoth = .on
+    @Option(help: "Loops on the polling worker pool: on, off (Dispatch), or both (alternating steps, one line each).")
+    var workerPool: OnOffBoth = .on
 
     func validate() throws {
         try checkPreset(preset)
@@ -54,8 +56,10 @@ struct BenchSwin: ParsableCommand {
         let input = Tensor([batch * model.inputCount]), dout = Tensor([batch * cfg.embeddingSize])
         rng.fillNormal(input.ptr, input.count); rng.fillNormal(dout.ptr, dout.count)
         print("threads  gemm  sgemm-peak(1024³) GFLOP/s  step s (best)  samples/s  GFLOP/s  ratio-to-peak" + (reference.compare ? "  PyTorch samples/s  ratio" : ""))
-        let directModes: [Bool] = directGemm == .both ? [true, false] : [directGemm == .on]
-        defer { DirectGemm.enabled = true }
+        // Every combination of the chosen settings, alternated step by step in this process.
+        let variants = directGemm.settings.flatMap { d in workerPool.settings.map { (direct: d, pool: $0) } }
+        func use(_ v: (direct: Bool, pool: Bool)) { DirectGemm.enabled = v.direct; Threads.usesWorkerPool = v.pool }
+        defer { use((true, true)) }
         for t in threads.threads {
             Threads.set(t)
             for mode in gemm {
@@ -65,16 +69,16 @@ struct BenchSwin: ParsableCommand {
                     model.forward(input: input.ptr, training: true, rng: &rng)
                     model.backward(dout: dout.ptr)
                 }
-                for direct in directModes { DirectGemm.enabled = direct; step() }
+                for v in variants { use(v); step() }
                 // Alternating rounds with the reference (one round without --compare); best step of
-                // each (and of each --direct-gemm setting, alternating). Every timed step follows a
+                // each (and of each --direct-gemm/--worker-pool variant, alternating). Every timed step follows a
                 // 0.5 s sgemm window and the peak is the best window: best against best, so a noisy
                 // host cannot flatter the ratio.
-                var best = [Double](repeating: .infinity, count: directModes.count), torch = 0.0, peak = 0.0
+                var best = [Double](repeating: .infinity, count: variants.count), torch = 0.0, peak = 0.0
                 for _ in 0..<(reference.compare ? 2 : 1) {
                     for _ in 0..<steps {
-                        for (i, direct) in directModes.enumerated() {
-                            DirectGemm.enabled = direct
+                        for (i, v) in variants.enumerated() {
+                            use(v)
                             peak = max(peak, measureSgemm(m: 1024, n: 1024, k: 1024, minSeconds: 0.5))
                             let sw = Stopwatch()
                             step()
@@ -85,9 +89,10 @@ struct BenchSwin: ParsableCommand {
                         torch = max(torch, sps)
                     }
                 }
-                for (i, direct) in directModes.enumerated() {
+                for (i, v) in variants.enumerated() {
                     let sps = Double(batch) / best[i], gf = sps * flops / 1e9
-                    let label = directGemm == .both ? mode.rawValue + (direct ? "+direct" : "+blas") : mode.rawValue
+                    let label = mode.rawValue + (directGemm == .both ? (v.direct ? "+direct" : "+blas") : "")
+                        + (workerPool == .both ? (v.pool ? "+pool" : "+dispatch") : "")
                     var line = String(format: "%7d  %4@  %24.1f  %13.3f  %9.2f  %7.1f  %12.2f", t, label, peak, best[i], sps, gf, gf / peak)
                     if reference.compare { line += torch > 0 ? String(format: "  %17.2f  %5.2f×", torch, sps / torch) : "  (no reference)" }
                     print(line)
@@ -106,9 +111,12 @@ struct BenchSwin: ParsableCommand {
 
 extension GemmThreading: ExpressibleByArgument {}
 
-/// `--direct-gemm`: the pack-free GEMM on, off, or both alternating.
-enum DirectGemmChoice: String, ExpressibleByArgument, CaseIterable {
+/// `--direct-gemm`, `--worker-pool`: a setting on, off, or both alternating.
+enum OnOffBoth: String, ExpressibleByArgument, CaseIterable {
     case on, off, both
+
+    /// The settings to run, in order.
+    var settings: [Bool] { self == .both ? [true, false] : [self == .on] }
 }
 
 /// `--image 256x256`: an input height × width.

@@ -74,4 +74,21 @@ final class DirectGemmTests: XCTestCase {
             Case(m: 14, n: 40, k: 0, lda: 14, ldb: 40, ldc: 41, transA: true, bias: false, accumulate: acc).check()
         }
     }
+
+    /// The weight transpose `Linear` feeds `nn` with: every element moved, on 1–3 threads, for
+    /// shapes below, at and across the 16×16 blocks and the thread split.
+    func testTransposeMovesEveryElement() {
+        defer { Threads.set(1) }
+        for (rows, cols) in [(1, 1), (5, 3), (16, 16), (17, 33), (40, 100), (1536, 24)] {
+            let src = TestSupport.randn(rows * cols, seed: 9)
+            for threads in [1, 2, 3] {
+                Threads.set(threads)
+                var dst = [Float](repeating: .nan, count: rows * cols)
+                dst.withUnsafeMutableBufferPointer { DirectGemm.transpose(src, rows: rows, cols: cols, into: $0.baseAddress!) }
+                var wrong = 0
+                for r in 0..<rows { for c in 0..<cols where dst[c * rows + r] != src[r * cols + c] { wrong += 1 } }
+                XCTAssertEqual(wrong, 0, "\(rows)×\(cols) on \(threads) threads")
+            }
+        }
+    }
 }

@@ -230,10 +230,13 @@ final class KernelGradientTests: XCTestCase {
     /// with the hooks applied separately: forward with a GELU epilogue, backward with a GELU
     /// prologue rewriting dout in place; input gradient overwritten and accumulated; weight and
     /// bias gradients accumulate onto what is there. Every hook row is visited exactly once. The
-    /// tiles run on the pack-free GEMM (`DirectGemm`, the default on vector paths) and on OpenBLAS.
+    /// tiles run on the pack-free GEMM (`DirectGemm`, the default on vector paths) and on OpenBLAS,
+    /// on the worker pool and on Dispatch.
     func testFusedRowTilesMatchSeparatePasses() {
-        defer { Threads.set(1); DirectGemm.enabled = true }
-        let (rows, i, o) = (2600, 48, 40)
+        defer { Threads.set(1); DirectGemm.enabled = true; Threads.usesWorkerPool = true }
+        // 5000 rows: 5 tiles of 960 and a remainder, so on the pack-free GEMM the backward splits
+        // into 5 chunks of two tiles (each partial overwritten by its first tile, then added to).
+        let (rows, i, o) = (5000, 48, 40)
         let x = TestSupport.randn(rows * i, seed: 40), w = TestSupport.randn(o * i, seed: 41, std: 0.2)
         let b = TestSupport.randn(o, seed: 42), g = TestSupport.randn(rows * o, seed: 43)
         let pre = TestSupport.randn(rows * o, seed: 44)             // pre-activations for GELU backward
@@ -247,9 +250,10 @@ final class KernelGradientTests: XCTestCase {
             GELU.backward(dinp: &dg, inp: pre, dout: g, count: rows * o, accumulate: false)
             Linear.backward(dinp: &dx, dweight: &dw, dbias: &db, dout: dg, inp: x, weight: w, rows: rows, inDim: i, outDim: o,
                             accumulate: accumulate, threading: .blas)
-            for (threads, direct) in [(1, true), (2, true), (3, true), (2, false)] {
+            for (threads, direct, pool) in [(1, true, true), (2, true, true), (3, true, true), (2, false, true), (2, true, false)] {
                 Threads.set(threads)
                 DirectGemm.enabled = direct
+                Threads.usesWorkerPool = pool
                 XCTAssertTrue(Linear.fuses(rows: rows, inDim: i, outDim: o, threading: .rows))
                 var fy = [Float](repeating: 0, count: rows * o), fact = fy, fg = g, fdx = dx0, fdw = dw0, fdb = db0
                 var seenF = [Int](repeating: 0, count: rows), seenB = seenF
@@ -281,7 +285,7 @@ final class KernelGradientTests: XCTestCase {
                         }
                     }
                 }
-                let tag = "\(threads) threads, accumulate \(accumulate), \(DirectGemm.isPreferred ? "direct" : "BLAS") tiles"
+                let tag = "\(threads) threads, accumulate \(accumulate), \(DirectGemm.isPreferred ? "direct" : "BLAS") tiles, pool \(pool)"
                 XCTAssertEqual(seenF, [Int](repeating: 1, count: rows), tag)
                 XCTAssertEqual(seenB, [Int](repeating: 1, count: rows), tag)
                 for (name, (a, c)) in zip(["out", "gelu", "dinp", "dweight", "dbias"], zip([fy, fact, fdx, fdw, fdb], [y, act, dx, dw, db])) {

@@ -47,4 +47,8 @@ void avk_gemm_nn(size_t m, size_t n, size_t k, const float *a, size_t lda, const
 /// C[m×n] = (accumulate ? C : 0) + Aᵀ·B, A k×m (lda), B k×n (ldb): a weight gradient over k rows.
 void avk_gemm_tn(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *b, size_t ldb, float *c, size_t ldc,
                  int accumulate);
+/// dst[c·rows + r] = src[r·cols + c] for the source rows r0..<r1 (16×16 blocks).
+void avk_transpose(const float *src, size_t rows, size_t cols, float *dst, size_t r0, size_t r1);
+/// A spin-wait hint to the CPU (x86 `pause`, Arm `yield`): for threads polling a flag.
+void avk_spin_pause(void);
 #endif
