@@ -113,11 +113,11 @@ public enum Linear {
                     BLAS.gemm(transB: true, m: hi - lo, n: outDim, k: inDim, a: inp + lo * inDim, b: weight,
                               beta: bias == nil ? 0 : 1, c: o)
                 }
-                if fused { epilogue?(lo..<hi) }
+                if split || fused { epilogue?(lo..<hi) }   // while the rows are still in cache
                 lo = hi
             }
         }
-        if !fused, let epilogue { Threads.parallelFor(rows, minChunk: 256) { epilogue($0) } }
+        if !split && !fused, let epilogue { Threads.parallelFor(rows, minChunk: 256) { epilogue($0) } }
     }
 
     @inlinable
@@ -131,11 +131,14 @@ public enum Linear {
                           inDim: inDim, outDim: outDim, accumulate: accumulate, prologue: prologue)
             return
         }
-        if let prologue { Threads.parallelFor(rows, minChunk: 256) { prologue($0) } }
         let split = threading == .rows && Threads.count > 1
+        // Row chunks of the input gradient run the prologue on their rows just before reading them;
+        // otherwise it is a pass of its own, before both GEMMs.
+        let rowChunks = dinp != nil && split && !splitsColumns(rows: rows, cols: inDim)
+        if !rowChunks, let prologue { Threads.parallelFor(rows, minChunk: 256) { prologue($0) } }
         let box = UncheckedBox((dinp, dweight, dout, inp, weight))
         let beta: Float = accumulate ? 1 : 0
-        if dinp != nil && split && splitsColumns(rows: rows, cols: inDim) {
+        if dinp != nil && split && !rowChunks {
             Threads.parallelFor(inDim / 16) { blocks in
                 let (dinp, _, dout, _, weight) = box.value
                 let lo = blocks.lowerBound * 16, hi = blocks.upperBound == inDim / 16 ? inDim : blocks.upperBound * 16
@@ -147,6 +150,7 @@ public enum Linear {
             Threads.parallelFor(split ? rows : 1, minChunk: 256, chunksPerThread: direct ? balancedChunks : 1) { range in
                 let (dinp, _, dout, _, weight) = box.value
                 let lo = split ? range.lowerBound : 0, count = split ? range.count : rows
+                if rowChunks { prologue?(range) }
                 inputGradient(dinp! + lo * inDim, dout: dout + lo * outDim, weight: weight, rows: count, inDim: inDim, outDim: outDim,
                               accumulate: accumulate, direct: direct)
             }

@@ -55,7 +55,8 @@ struct BenchSwin: ParsableCommand {
         var rng = Rng(seed: 3)
         let input = Tensor([batch * model.inputCount]), dout = Tensor([batch * cfg.embeddingSize])
         rng.fillNormal(input.ptr, input.count); rng.fillNormal(dout.ptr, dout.count)
-        print("threads  gemm  sgemm-peak(1024³) GFLOP/s  step s (best)  samples/s  GFLOP/s  ratio-to-peak" + (reference.compare ? "  PyTorch samples/s  ratio" : ""))
+        print("threads  gemm  sgemm-peak(1024³) GFLOP/s  step s (best)  (median)  samples/s  GFLOP/s  ratio-to-peak"
+              + (reference.compare ? "  PyTorch samples/s  ratio" : ""))
         // Every combination of the chosen settings, alternated step by step in this process.
         let variants = directGemm.settings.flatMap { d in workerPool.settings.map { (direct: d, pool: $0) } }
         func use(_ v: (direct: Bool, pool: Bool)) { DirectGemm.enabled = v.direct; Threads.usesWorkerPool = v.pool }
@@ -71,10 +72,10 @@ struct BenchSwin: ParsableCommand {
                 }
                 for v in variants { use(v); step() }
                 // Alternating rounds with the reference (one round without --compare); best step of
-                // each (and of each --direct-gemm/--worker-pool variant, alternating). Every timed step follows a
-                // 0.5 s sgemm window and the peak is the best window: best against best, so a noisy
-                // host cannot flatter the ratio.
-                var best = [Double](repeating: .infinity, count: variants.count), torch = 0.0, peak = 0.0
+                // each (and of each --direct-gemm/--worker-pool variant, alternating), with our
+                // median beside it. Every timed step follows a 0.5 s sgemm window and the peak is the
+                // best window: best against best, so a noisy host cannot flatter the ratio.
+                var times = [[Double]](repeating: [], count: variants.count), torch = 0.0, peak = 0.0
                 for _ in 0..<(reference.compare ? 2 : 1) {
                     for _ in 0..<steps {
                         for (i, v) in variants.enumerated() {
@@ -82,7 +83,7 @@ struct BenchSwin: ParsableCommand {
                             peak = max(peak, measureSgemm(m: 1024, n: 1024, k: 1024, minSeconds: 0.5))
                             let sw = Stopwatch()
                             step()
-                            best[i] = min(best[i], sw.seconds)
+                            times[i].append(sw.seconds)
                         }
                     }
                     if reference.compare, let r = try runReference("swin_timm.py", referenceArguments(cfg, threads: t)), let sps = r["samples_per_s"] {
@@ -90,10 +91,12 @@ struct BenchSwin: ParsableCommand {
                     }
                 }
                 for (i, v) in variants.enumerated() {
-                    let sps = Double(batch) / best[i], gf = sps * flops / 1e9
+                    let sorted = times[i].sorted(), best = sorted[0], median = sorted[sorted.count / 2]
+                    let sps = Double(batch) / best, gf = sps * flops / 1e9
                     let label = mode.rawValue + (directGemm == .both ? (v.direct ? "+direct" : "+blas") : "")
                         + (workerPool == .both ? (v.pool ? "+pool" : "+dispatch") : "")
-                    var line = String(format: "%7d  %4@  %24.1f  %13.3f  %9.2f  %7.1f  %12.2f", t, label, peak, best[i], sps, gf, gf / peak)
+                    var line = String(format: "%7d  %4@  %24.1f  %13.3f  %8.3f  %9.2f  %7.1f  %12.2f", t, label, peak, best, median, sps, gf,
+                                      gf / peak)
                     if reference.compare { line += torch > 0 ? String(format: "  %17.2f  %5.2f×", torch, sps / torch) : "  (no reference)" }
                     print(line)
                 }
