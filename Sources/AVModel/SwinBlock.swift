@@ -8,8 +8,6 @@ struct SwinScratch {
     let wide: UnsafeMutablePointer<Float>
     /// [rows, 3C] (qkv gradient).
     let qkv: UnsafeMutablePointer<Float>
-    /// [windows, heads, N, N] (attention score gradient).
-    let scores: UnsafeMutablePointer<Float>
 }
 
 /// Parameter views of one `SwinTransformerBlock` (timm names under `prefix`).
@@ -67,10 +65,10 @@ final class SwinBlock {
         bias = buf(heads * n * n, "bias"); scale1 = buf(maxBatch, "scale1"); scale2 = buf(maxBatch, "scale2")
     }
 
-    /// Scratch this block needs, in floats: (token or window rows, wide, qkv, scores).
-    static func scratchNeeds(geo: WindowGeometry, dim: Int, heads: Int, hidden: Int, batch: Int) -> (Int, Int, Int, Int) {
+    /// Scratch this block needs, in floats: (token or window rows, wide, qkv).
+    static func scratchNeeds(geo: WindowGeometry, dim: Int, heads: Int, hidden: Int, batch: Int) -> (Int, Int, Int) {
         let rows = batch * geo.tokens, wrows = batch * geo.windowRows
-        return (wrows * dim, rows * hidden, wrows * 3 * dim, batch * geo.windowsPerSample * heads * geo.windowArea * geo.windowArea)
+        return (wrows * dim, rows * hidden, wrows * 3 * dim)
     }
 
     func attnShape(batch: Int) -> WindowAttentionShape {
@@ -141,7 +139,7 @@ final class SwinBlock {
         Linear.backward(dinp: s.b, dweight: g(p.projW), dbias: g(p.projB), dout: s.a, inp: attnOut, weight: v(p.projW),
                         rows: wrows, inDim: dim, outDim: dim, accumulate: false, threading: gemm)
         relIndex.withUnsafeBufferPointer { idx in
-            WindowAttention.backward(dqkv: s.qkv, dtable: g(p.table), dscores: s.scores, dout: s.b, probs: probs, qkv: qkv,
+            WindowAttention.backward(dqkv: s.qkv, dtable: g(p.table), dout: s.b, probs: probs, qkv: qkv,
                                      index: idx.baseAddress!, shape: attnShape(batch: batch), accumulate: false)
         }
         Linear.backward(dinp: s.a, dweight: g(p.qkvW), dbias: g(p.qkvB), dout: s.qkv, inp: xw, weight: v(p.qkvW),

@@ -92,7 +92,7 @@ public final class SwinEncoder {
         let rates = (0..<total).map { total > 1 ? c.dropPathRate * Float($0) / Float(total - 1) : 0 }
         var built: [Stage] = []
         var (h, w) = (gridH, gridW)
-        var need = (0, 0, 0, 0), blockIndex = 0
+        var need = (0, 0, 0), blockIndex = 0
         for s in 0..<c.depths.count {
             let dim = c.stageDim(s), prefix = "layers.\(s)."
             var merge: Merge?
@@ -119,7 +119,7 @@ public final class SwinEncoder {
                                         hidden: hidden, dropProb: rates[blockIndex], maxBatch: batch, plan: plan))
                 streams.append(plan.buffer(batch * h * w * dim, key: "stream\((j + 1) % 2)"))
                 let n = SwinBlock.scratchNeeds(geo: geo, dim: dim, heads: c.numHeads[s], hidden: hidden, batch: batch)
-                need = (max(need.0, n.0), max(need.1, n.1), max(need.2, n.2), max(need.3, n.3))
+                need = (max(need.0, n.0), max(need.1, n.1), max(need.2, n.2))
                 blockIndex += 1
             }
             if s > 0 { need.1 = max(need.1, batch * h * w * 4 * c.stageDim(s - 1)) }  // merged-row gradient
@@ -143,8 +143,7 @@ public final class SwinEncoder {
             plan.buffer(forwardOnly && backwardOnly ? 1 : n, key: key, saved: false)
         }
         scratch = SwinScratch(a: scratchBuffer(need.0, "scratch.a", backwardOnly: false), b: scratchBuffer(need.0, "scratch.b"),
-                              wide: scratchBuffer(need.1, "scratch.wide"), qkv: scratchBuffer(need.2, "scratch.qkv"),
-                              scores: scratchBuffer(need.3, "scratch.scores"))
+                              wide: scratchBuffer(need.1, "scratch.wide"), qkv: scratchBuffer(need.2, "scratch.qkv"))
         dstreamA = scratchBuffer(need.0, "dstreamA"); dstreamB = scratchBuffer(need.0, "dstreamB")
         dpooled = scratchBuffer(batch * fd, "dpooled")
         dpatches = scratchBuffer(rows0 * patchLen, "dpatches")

@@ -51,7 +51,7 @@ public enum WindowAttention {
                     let p = probs + (w * heads + h) * n * n
                     BLAS.gemm(transB: true, m: n, n: n, k: hd, alpha: s.scale, a: x + h * hd, lda: 3 * c,
                               b: x + c + h * hd, ldb: 3 * c, beta: 0, c: p, ldc: n)
-                    softmaxRows(p, bias: bias + h * n * n, mask: m, rows: n, cols: n)
+                    Softmax.forwardInPlace(p, adding: bias + h * n * n, m, rows: n, cols: n)
                     BLAS.gemm(m: n, n: hd, k: n, a: p, lda: n, b: x + 2 * c + h * hd, ldb: 3 * c,
                               beta: 0, c: out + w * n * c + h * hd, ldc: c)
                 }
@@ -59,86 +59,62 @@ public enum WindowAttention {
         }
     }
 
-    /// Adds to or overwrites (`accumulate`) `dqkv`, uses `dscores` ([windows, heads, N, N]) as
-    /// scratch, and accumulates the bias-table gradient into `dtable`.
+    /// Adds to or overwrites (`accumulate`) `dqkv`, and accumulates the bias-table gradient into
+    /// `dtable`: each chunk of windows sums its score gradients per head while they are in cache,
+    /// and the chunks' sums are added in chunk order and scattered through `index` at the end.
     @inlinable
     public static func backward(dqkv: UnsafeMutablePointer<Float>, dtable: UnsafeMutablePointer<Float>,
-                                dscores: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>,
-                                probs: UnsafePointer<Float>, qkv: UnsafePointer<Float>, index: UnsafePointer<Int32>,
-                                shape s: WindowAttentionShape, accumulate: Bool) {
-        BLAS.singleThreaded {
-            backwardWindows(dqkv: dqkv, dscores: dscores, dout: dout, probs: probs, qkv: qkv, shape: s, accumulate: accumulate)
-        }
-        addTableGradient(dtable: dtable, dscores: dscores, index: index, shape: s)
-    }
-
-    @inlinable
-    static func backwardWindows(dqkv: UnsafeMutablePointer<Float>, dscores: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>,
-                                probs: UnsafePointer<Float>, qkv: UnsafePointer<Float>, shape s: WindowAttentionShape,
-                                accumulate: Bool) {
-        let (n, hd, c, heads) = (s.tokens, s.headDim, s.dim, s.heads)
-        let beta: Float = accumulate ? 1 : 0
-        let box = UncheckedBox((dqkv, dscores, dout, probs, qkv))
-        Threads.parallelFor(s.windows, chunksPerThread: 8) { range in
-            let (dqkv, dscores, dout, probs, qkv) = box.value
-            for w in range {
-                let x = qkv + w * n * 3 * c, dx = dqkv + w * n * 3 * c, g = dout + w * n * c
-                for h in 0..<heads {
-                    let p = probs + (w * heads + h) * n * n, ds = dscores + (w * heads + h) * n * n
-                    // dP = dO vᵀ ; dv = Pᵀ dO
-                    BLAS.gemm(transB: true, m: n, n: n, k: hd, a: g + h * hd, lda: c, b: x + 2 * c + h * hd, ldb: 3 * c,
-                              beta: 0, c: ds, ldc: n)
-                    BLAS.gemm(transA: true, m: n, n: hd, k: n, a: p, lda: n, b: g + h * hd, ldb: c,
-                              beta: beta, c: dx + 2 * c + h * hd, ldc: 3 * c)
-                    // dS = P ⊙ (dP − Σ dP ⊙ P), in place.
-                    Softmax.backward(dinp: ds, out: p, dout: ds, rows: n, cols: n, accumulate: false)
-                    // dq = scale · dS k ; dk = scale · dSᵀ q
-                    BLAS.gemm(m: n, n: hd, k: n, alpha: s.scale, a: ds, lda: n, b: x + c + h * hd, ldb: 3 * c,
-                              beta: beta, c: dx + h * hd, ldc: 3 * c)
-                    BLAS.gemm(transA: true, m: n, n: hd, k: n, alpha: s.scale, a: ds, lda: n, b: x + h * hd, ldb: 3 * c,
-                              beta: beta, c: dx + c + h * hd, ldc: 3 * c)
-                }
+                                dout: UnsafePointer<Float>, probs: UnsafePointer<Float>, qkv: UnsafePointer<Float>,
+                                index: UnsafePointer<Int32>, shape s: WindowAttentionShape, accumulate: Bool) {
+        let (n, heads) = (s.tokens, s.heads), tsize = heads * n * n
+        let chunks = min(Threads.count * 8, s.windows)
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: max(1, chunks * (tsize + n * n))) { tmp in
+            let sums = tmp.baseAddress!, scores = sums + chunks * tsize
+            BLAS.singleThreaded {
+                backwardWindows(dqkv: dqkv, sums: sums, scores: scores, chunks: chunks, dout: dout, probs: probs, qkv: qkv,
+                                shape: s, accumulate: accumulate)
+            }
+            for c in 1..<max(1, chunks) { Reduce.add(sums, sums + c * tsize, tsize) }
+            for h in 0..<heads {
+                for ij in 0..<(n * n) { dtable[Int(index[ij]) * heads + h] += sums[h * n * n + ij] }
             }
         }
     }
 
-    /// Bias table: sum dS over windows per (head, row), then scatter through the index (accumulates).
+    /// Chunk `c` of the windows: `sums[c]` ([heads, N, N]) gets its score gradients, `scores[c]`
+    /// (N × N) holds one window-head's at a time.
     @inlinable
-    static func addTableGradient(dtable: UnsafeMutablePointer<Float>, dscores: UnsafeMutablePointer<Float>,
-                                 index: UnsafePointer<Int32>, shape s: WindowAttentionShape) {
-        let (n, heads) = (s.tokens, s.heads)
-        let tbox = UncheckedBox((dtable, UnsafePointer(dscores), index))
-        Threads.parallelFor(heads) { range in
-            let (dtable, dscores, index) = tbox.value
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: n) { tmp in
-                let acc = tmp.baseAddress!
-                for h in range {
-                    for i in 0..<n {
-                        acc.update(repeating: 0, count: n)
-                        for w in 0..<s.windows {
-                            let d = dscores + ((w * heads + h) * n + i) * n
-                            for j in 0..<n { acc[j] += d[j] }
-                        }
-                        for j in 0..<n { dtable[Int(index[i * n + j]) * heads + h] += acc[j] }
+    static func backwardWindows(dqkv: UnsafeMutablePointer<Float>, sums: UnsafeMutablePointer<Float>, scores: UnsafeMutablePointer<Float>,
+                                chunks: Int, dout: UnsafePointer<Float>, probs: UnsafePointer<Float>, qkv: UnsafePointer<Float>,
+                                shape s: WindowAttentionShape, accumulate: Bool) {
+        let (n, hd, c, heads) = (s.tokens, s.headDim, s.dim, s.heads)
+        let beta: Float = accumulate ? 1 : 0
+        let box = UncheckedBox((dqkv, sums, scores, dout, probs, qkv))
+        Threads.parallelFor(chunks) { cs in
+            let (dqkv, sums, scores, dout, probs, qkv) = box.value
+            for chunk in cs {
+                let sum = sums + chunk * heads * n * n, ds = scores + chunk * n * n
+                sum.update(repeating: 0, count: heads * n * n)
+                for w in (s.windows * chunk / chunks)..<(s.windows * (chunk + 1) / chunks) {
+                    let x = qkv + w * n * 3 * c, dx = dqkv + w * n * 3 * c, g = dout + w * n * c
+                    for h in 0..<heads {
+                        let p = probs + (w * heads + h) * n * n
+                        // dP = dO vᵀ ; dv = Pᵀ dO
+                        BLAS.gemm(transB: true, m: n, n: n, k: hd, a: g + h * hd, lda: c, b: x + 2 * c + h * hd, ldb: 3 * c,
+                                  beta: 0, c: ds, ldc: n)
+                        BLAS.gemm(transA: true, m: n, n: hd, k: n, a: p, lda: n, b: g + h * hd, ldb: c,
+                                  beta: beta, c: dx + 2 * c + h * hd, ldc: 3 * c)
+                        // dS = P ⊙ (dP − Σ dP ⊙ P), in place; the bias table's gradient is Σ dS.
+                        Softmax.backward(dinp: ds, out: p, dout: ds, rows: n, cols: n, accumulate: false)
+                        Reduce.add(sum + h * n * n, ds, n * n)
+                        // dq = scale · dS k ; dk = scale · dSᵀ q
+                        BLAS.gemm(m: n, n: hd, k: n, alpha: s.scale, a: ds, lda: n, b: x + c + h * hd, ldb: 3 * c,
+                                  beta: beta, c: dx + h * hd, ldc: 3 * c)
+                        BLAS.gemm(transA: true, m: n, n: hd, k: n, alpha: s.scale, a: ds, lda: n, b: x + h * hd, ldb: 3 * c,
+                                  beta: beta, c: dx + c + h * hd, ldc: 3 * c)
                     }
                 }
             }
-        }
-    }
-
-    /// In-place softmax of `scores + bias (+ mask)` over each row.
-    @inlinable
-    static func softmaxRows(_ x: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, mask: UnsafePointer<Float>?,
-                            rows: Int, cols: Int) {
-        for i in 0..<rows {
-            let r = x + i * cols, b = bias + i * cols
-            if let mask {
-                let m = mask + i * cols
-                for j in 0..<cols { r[j] += b[j] + m[j] }
-            } else {
-                for j in 0..<cols { r[j] += b[j] }
-            }
-            Softmax.forward(out: r, inp: r, rows: 1, cols: cols)
         }
     }
 }

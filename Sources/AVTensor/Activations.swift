@@ -38,26 +38,24 @@ public enum GELU {
     }
 }
 
-/// Row-wise softmax over `cols` (`FastMath.softmaxInPlace`).
+/// Row-wise softmax over `cols`, at the CPU's vector width (`Kernels`).
 /// Backward: `dinp (+)= y ⊙ (dout − Σ dout ⊙ y)`; overwriting allows `dinp == dout` (in place).
 public enum Softmax {
     public static func forward(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, rows: Int, cols: Int) {
         if UnsafePointer(out) != inp { out.update(from: inp, count: rows * cols) }
-        for r in 0..<rows { FastMath.softmaxInPlace(out + r * cols, cols) }
+        avk_softmax_rows(out, nil, nil, rows, cols)
     }
 
-    @inlinable
+    /// In place, `x = softmax(x + a + b)` per row, `a` and `b` [rows × cols] or nil (attention
+    /// scores, their relative-position bias and the shifted windows' mask, in one pass).
+    public static func forwardInPlace(_ x: UnsafeMutablePointer<Float>, adding a: UnsafePointer<Float>?, _ b: UnsafePointer<Float>?,
+                                      rows: Int, cols: Int) {
+        avk_softmax_rows(x, a, b, rows, cols)
+    }
+
     public static func backward(dinp: UnsafeMutablePointer<Float>, out: UnsafePointer<Float>,
                                 dout: UnsafePointer<Float>, rows: Int, cols: Int, accumulate: Bool) {
-        for r in 0..<rows {
-            let y = out + r * cols, g = dout + r * cols, d = dinp + r * cols
-            let dotGY = Reduce.dot(g, y, cols)
-            if accumulate {
-                for i in 0..<cols { d[i] += y[i] * (g[i] - dotGY) }
-            } else {
-                for i in 0..<cols { d[i] = y[i] * (g[i] - dotGY) }
-            }
-        }
+        avk_softmax_backward(dinp, out, dout, rows, cols, accumulate ? 1 : 0)
     }
 }
 

@@ -13,10 +13,4 @@ public enum FastMath {
         let s = avk_exp_shifted(x, e, n, &m)
         return (m, s)
     }
-
-    /// In-place softmax of `n` floats.
-    public static func softmaxInPlace(_ x: UnsafeMutablePointer<Float>, _ n: Int) {
-        let inv = 1 / expShifted(x, into: x, n).sum
-        for i in 0..<n { x[i] *= inv }
-    }
 }

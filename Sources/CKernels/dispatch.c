@@ -72,6 +72,12 @@ void avk_two_real_power(const float *z, float *pa, float *pb, size_t n, size_t s
     active_impl->two_real_power(z, pa, pb, n, stride);
 }
 void avk_window_pair(float *z, const float *a, const float *b, const float *w, size_t n) { active_impl->window_pair(z, a, b, w, n); }
+void avk_softmax_rows(float *x, const float *a, const float *b, size_t rows, size_t cols) {
+    active_impl->softmax_rows(x, a, b, rows, cols);
+}
+void avk_softmax_backward(float *dinp, const float *y, const float *dout, size_t rows, size_t cols, int accumulate) {
+    active_impl->softmax_backward(dinp, y, dout, rows, cols, accumulate);
+}
 void avk_gemm_nn(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *b, size_t ldb, float *c, size_t ldc,
                  const float *bias, int accumulate) {
     if (m && n) active_gemm->nn(m, n, k, a, lda, b, ldb, c, ldc, bias, accumulate);

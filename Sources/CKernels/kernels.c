@@ -73,10 +73,22 @@ static inline __attribute__((always_inline)) void gelu_backward_body(float *dinp
     }
 }
 
+// max x[i] in 16 independent lanes: a single running max is a chain of dependent compares that
+// the vectoriser leaves scalar (it may not reorder a max without fast-math's no-NaN).
+static inline __attribute__((always_inline)) float max_body(const float *x, size_t n) {
+    float lanes[16], m = -INFINITY;
+    for (size_t l = 0; l < 16; l++) lanes[l] = -INFINITY;
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (size_t l = 0; l < 16; l++) lanes[l] = x[i + l] > lanes[l] ? x[i + l] : lanes[l];
+    for (; i < n; i++) m = x[i] > m ? x[i] : m;
+    for (size_t l = 0; l < 16; l++) m = lanes[l] > m ? lanes[l] : m;
+    return m;
+}
+
 static inline __attribute__((always_inline)) float exp_shifted_body(const float *x, float *e, size_t n, float *max) {
     BODY_PRAGMAS
-    float m = -INFINITY;
-    for (size_t i = 0; i < n; i++) m = x[i] > m ? x[i] : m;
+    float m = max_body(x, n);
     float s = 0, t[BLOCK];
     for (size_t lo = 0; lo < n; lo += BLOCK) {
         size_t c = n - lo < BLOCK ? n - lo : BLOCK;
@@ -87,11 +99,80 @@ static inline __attribute__((always_inline)) float exp_shifted_body(const float 
     return s;
 }
 
+// Row-wise softmax in place of x + a + b, a and b [rows × cols] or NULL (attention scores plus the
+// relative-position bias and the shift mask). Rows go in groups of 8, a pass per step (sum and
+// max, exp and sum, scale), so the rows' reduction chains overlap instead of running one after
+// another; rows of 64 (window attention's 8×8 windows) get a copy with the width constant.
+static inline __attribute__((always_inline)) void softmax_group(float *x, const float *a, const float *b, size_t rows,
+                                                                size_t cols) {
+    BODY_PRAGMAS
+    float m[8], inv[8];
+    for (size_t r = 0; r < rows; r++) {
+        float *xr = x + r * cols;
+        if (a && b) {
+            for (size_t i = 0; i < cols; i++) xr[i] += a[r * cols + i] + b[r * cols + i];
+        } else if (a || b) {
+            const float *c = a ? a : b;
+            for (size_t i = 0; i < cols; i++) xr[i] += c[r * cols + i];
+        }
+        m[r] = max_body(xr, cols);
+    }
+    for (size_t r = 0; r < rows; r++) {
+        float *xr = x + r * cols, sum = 0;
+        for (size_t i = 0; i < cols; i++) { xr[i] = exp_body(xr[i] - m[r]); sum += xr[i]; }
+        inv[r] = 1.0f / sum;
+    }
+    for (size_t r = 0; r < rows; r++)
+        for (size_t i = 0; i < cols; i++) x[r * cols + i] *= inv[r];
+}
+
+static inline __attribute__((always_inline)) void softmax_rows_body(float *x, const float *a, const float *b, size_t rows,
+                                                                    size_t cols) {
+    for (size_t r = 0; r < rows; r += 8) {
+        size_t g = rows - r < 8 ? rows - r : 8;
+        const float *ar = a ? a + r * cols : NULL, *br = b ? b + r * cols : NULL;
+        if (cols == 64 && g == 8) softmax_group(x + r * 64, ar, br, 8, 64);
+        else softmax_group(x + r * cols, ar, br, g, cols);
+    }
+}
+
 static inline __attribute__((always_inline)) float dot_body(const float *a, const float *b, size_t n) {
     BODY_PRAGMAS
     float s = 0;
     for (size_t i = 0; i < n; i++) s += a[i] * b[i];
     return s;
+}
+
+// Softmax backward per row: dinp (+)= y ⊙ (dout − ⟨dout, y⟩); in place (dinp == dout) when not
+// accumulating (through the stack block, like GELU's backward). Rows go in groups of 8, the
+// dot products first, so their reduction chains overlap.
+static inline __attribute__((always_inline)) void softmax_backward_group(float *dinp, const float *y, const float *dout,
+                                                                         size_t rows, size_t cols, int acc) {
+    BODY_PRAGMAS
+    float dots[8], t[BLOCK];
+    for (size_t r = 0; r < rows; r++) dots[r] = dot_body(dout + r * cols, y + r * cols, cols);
+    for (size_t r = 0; r < rows; r++) {
+        const float *yr = y + r * cols, *gr = dout + r * cols;
+        float *d = dinp + r * cols;
+        for (size_t lo = 0; lo < cols; lo += BLOCK) {
+            size_t m = cols - lo < BLOCK ? cols - lo : BLOCK;
+            for (size_t i = 0; i < m; i++) t[i] = yr[lo + i] * (gr[lo + i] - dots[r]);
+            if (acc) {
+                for (size_t i = 0; i < m; i++) d[lo + i] += t[i];
+            } else {
+                for (size_t i = 0; i < m; i++) d[lo + i] = t[i];
+            }
+        }
+    }
+}
+
+static inline __attribute__((always_inline)) void softmax_backward_body(float *dinp, const float *y, const float *dout, size_t rows,
+                                                                        size_t cols, int acc) {
+    for (size_t r = 0; r < rows; r += 8) {
+        size_t g = rows - r < 8 ? rows - r : 8, o = r * cols;
+        if (cols == 64 && g == 8) softmax_backward_group(dinp + o, y + o, dout + o, 8, 64, acc);
+        else softmax_backward_group(dinp + o, y + o, dout + o, g, cols, acc);
+    }
 }
 
 static inline __attribute__((always_inline)) void layernorm_forward_body(float *out, float *mean, float *rstd, const float *x,
@@ -200,9 +281,15 @@ static inline __attribute__((always_inline)) void window_pair_body(float *z, con
     ATTR static void window_pair_##SUFFIX(float *z, const float *a, const float *b, const float *w, size_t n) {                \
         window_pair_body(z, a, b, w, n);                                                                                       \
     }                                                                                                                          \
+    ATTR static void softmax_rows_##SUFFIX(float *x, const float *a, const float *b, size_t r, size_t c) {                     \
+        softmax_rows_body(x, a, b, r, c);                                                                                      \
+    }                                                                                                                          \
+    ATTR static void softmax_backward_##SUFFIX(float *d, const float *y, const float *g, size_t r, size_t c, int a) {          \
+        softmax_backward_body(d, y, g, r, c, a);                                                                               \
+    }                                                                                                                          \
     const avk_impl avk_impl_##SUFFIX = {exp_##SUFFIX, gelu_forward_##SUFFIX, gelu_backward_##SUFFIX, exp_shifted_##SUFFIX, dot_##SUFFIX,     \
                                         layernorm_forward_##SUFFIX, layernorm_backward_##SUFFIX, two_real_power_##SUFFIX,   \
-                                        window_pair_##SUFFIX};
+                                        window_pair_##SUFFIX, softmax_rows_##SUFFIX, softmax_backward_##SUFFIX};
 
 AVK_INSTANTIATE(baseline, )
 #if defined(__x86_64__)

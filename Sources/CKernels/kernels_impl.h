@@ -14,6 +14,8 @@ typedef struct {
                                size_t, size_t, int);
     void (*two_real_power)(const float *, float *, float *, size_t, size_t);
     void (*window_pair)(float *, const float *, const float *, const float *, size_t);
+    void (*softmax_rows)(float *, const float *, const float *, size_t, size_t);
+    void (*softmax_backward)(float *, const float *, const float *, size_t, size_t, int);
 } avk_impl;
 
 typedef struct {

@@ -45,10 +45,9 @@ final class SwinKernelGradientTests: XCTestCase {
         WindowAttention.expandBias(bias: &bias, table: table, index: geo.relativeIndex, heads: heads, tokens: n)
         WindowAttention.forward(out: &out, probs: &probs, qkv: qkv, bias: bias, mask: geo.mask, shape: shape)
         var dtable = [Float](repeating: 0, count: table.count)
-        var scratch = [Float](repeating: 0, count: probs.count)
         let dqkv = GradientCheck.inputGradient(count: qkv.count) { dqkv, acc in
             dtable = [Float](repeating: 0, count: table.count)
-            WindowAttention.backward(dqkv: &dqkv, dtable: &dtable, dscores: &scratch, dout: r, probs: probs, qkv: qkv,
+            WindowAttention.backward(dqkv: &dqkv, dtable: &dtable, dout: r, probs: probs, qkv: qkv,
                                      index: geo.relativeIndex, shape: shape, accumulate: acc)
         }
         if let idx = fdIndices {

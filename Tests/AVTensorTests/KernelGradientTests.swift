@@ -104,6 +104,15 @@ final class KernelGradientTests: XCTestCase {
         }
         XCTAssertEqual(inPlace, dx)
         check("softmax", analytic: dx, numeric: TestSupport.numericGradient(x, eps: 1e-3) { f($0) })
+        // With two added terms (attention's bias and mask), against a double-precision softmax of the sum.
+        let a = TestSupport.randn(rows * cols, seed: 13), b = TestSupport.randn(rows * cols, seed: 14).map { $0 * 50 }
+        var z = x
+        Softmax.forwardInPlace(&z, adding: a, b, rows: rows, cols: cols)
+        for rr in 0..<rows {
+            let t = (0..<cols).map { Double(x[rr * cols + $0]) + Double(a[rr * cols + $0]) + Double(b[rr * cols + $0]) }
+            let e = t.map { Foundation.exp($0 - t.max()!) }, sum = e.reduce(0, +)
+            for j in 0..<cols { XCTAssertEqual(z[rr * cols + j], Float(e[j] / sum), accuracy: 1e-6, "row \(rr) col \(j)") }
+        }
     }
 
     func testL2Normalize() {

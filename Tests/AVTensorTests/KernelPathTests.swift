@@ -46,11 +46,18 @@ final class KernelPathTests: XCTestCase {
             GELU.backward(dinp: &d2, inp: x, dout: g, count: n, accumulate: false)
             return [y, d, d2]
         })
+        // Softmax rows longer than the kernels' 256-float block, with one and two added terms.
+        let (sr, sc) = (5, 300), sa = TestSupport.randn(sr * sc, seed: 5), sb = TestSupport.randn(sr * sc, seed: 6)
         assertAgree("exp / softmax", onEveryPath {
-            var e = [Float](repeating: 0, count: n), s = x
+            var e = [Float](repeating: 0, count: n), s = x, s1 = Array(x.prefix(sr * sc)), s2 = s1
             FastMath.exp(x.map { $0 * 5 }, into: &e, n)
-            s.withUnsafeMutableBufferPointer { FastMath.softmaxInPlace($0.baseAddress!, n) }
-            return [e, s]
+            Softmax.forward(out: &s, inp: x, rows: 1, cols: n)
+            Softmax.forwardInPlace(&s1, adding: sa, nil, rows: sr, cols: sc)
+            Softmax.forwardInPlace(&s2, adding: sa, sb, rows: sr, cols: sc)
+            var d = Array(g.prefix(sr * sc)), dIn = d
+            Softmax.backward(dinp: &d, out: s2, dout: sa, rows: sr, cols: sc, accumulate: true)
+            dIn.withUnsafeMutableBufferPointer { Softmax.backward(dinp: $0.baseAddress!, out: s2, dout: $0.baseAddress!, rows: sr, cols: sc, accumulate: false) }
+            return [e, s, s1, s2, d, dIn]
         })
         // A sum of 10⁴ products in another order: agreement relative to Σ|x·g|.
         let scale = zip(x, g).reduce(0) { $0 + abs($1.0 * $1.1) }

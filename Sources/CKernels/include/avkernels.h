@@ -40,6 +40,11 @@ void avk_two_real_power(const float *z, float *pa, float *pb, size_t n, size_t s
 /// Two windowed frames as one complex input: z[2j] = a[j]·w[j], z[2j+1] = b[j]·w[j] (0 when b is
 /// NULL), j < n.
 void avk_window_pair(float *z, const float *a, const float *b, const float *w, size_t n);
+/// Row-wise softmax in place of x + a + b: a, b are [rows × cols] or NULL.
+void avk_softmax_rows(float *x, const float *a, const float *b, size_t rows, size_t cols);
+/// Softmax backward per row: dinp (+)= y ⊙ (dout − ⟨dout, y⟩); in place (dinp == dout) when not
+/// accumulating.
+void avk_softmax_backward(float *dinp, const float *y, const float *dout, size_t rows, size_t cols, int accumulate);
 /// C[m×n] = (accumulate ? C : 0) + bias[·] (when not NULL) + A[m×k]·B[k×n], row-major with leading
 /// dimensions; pack-free register tiles (gemm.c), for tall products whose B fits in L2.
 void avk_gemm_nn(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *b, size_t ldb, float *c, size_t ldc,
