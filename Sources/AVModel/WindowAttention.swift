@@ -67,11 +67,11 @@ public enum WindowAttention {
                                 dout: UnsafePointer<Float>, probs: UnsafePointer<Float>, qkv: UnsafePointer<Float>,
                                 index: UnsafePointer<Int32>, shape s: WindowAttentionShape, accumulate: Bool) {
         let (n, heads) = (s.tokens, s.heads), tsize = heads * n * n
-        let chunks = min(Threads.count * 8, s.windows)
+        let bounds = Threads.chunkBounds(s.windows, chunksPerThread: 8), chunks = bounds.count - 1
         withUnsafeTemporaryAllocation(of: Float.self, capacity: max(1, chunks * (tsize + n * n))) { tmp in
             let sums = tmp.baseAddress!, scores = sums + chunks * tsize
             BLAS.singleThreaded {
-                backwardWindows(dqkv: dqkv, sums: sums, scores: scores, chunks: chunks, dout: dout, probs: probs, qkv: qkv,
+                backwardWindows(dqkv: dqkv, sums: sums, scores: scores, bounds: bounds, dout: dout, probs: probs, qkv: qkv,
                                 shape: s, accumulate: accumulate)
             }
             for c in 1..<max(1, chunks) { Reduce.add(sums, sums + c * tsize, tsize) }
@@ -81,38 +81,36 @@ public enum WindowAttention {
         }
     }
 
-    /// Chunk `c` of the windows: `sums[c]` ([heads, N, N]) gets its score gradients, `scores[c]`
-    /// (N × N) holds one window-head's at a time.
+    /// Chunk `c` of the windows (`bounds`, from `Threads.chunkBounds`): `sums[c]` ([heads, N, N])
+    /// gets its score gradients, `scores[c]` (N × N) holds one window-head's at a time.
     @inlinable
     static func backwardWindows(dqkv: UnsafeMutablePointer<Float>, sums: UnsafeMutablePointer<Float>, scores: UnsafeMutablePointer<Float>,
-                                chunks: Int, dout: UnsafePointer<Float>, probs: UnsafePointer<Float>, qkv: UnsafePointer<Float>,
+                                bounds: [Int], dout: UnsafePointer<Float>, probs: UnsafePointer<Float>, qkv: UnsafePointer<Float>,
                                 shape s: WindowAttentionShape, accumulate: Bool) {
         let (n, hd, c, heads) = (s.tokens, s.headDim, s.dim, s.heads)
         let beta: Float = accumulate ? 1 : 0
         let box = UncheckedBox((dqkv, sums, scores, dout, probs, qkv))
-        Threads.parallelFor(chunks) { cs in
+        Threads.forEachChunk(bounds) { chunk, windows in
             let (dqkv, sums, scores, dout, probs, qkv) = box.value
-            for chunk in cs {
-                let sum = sums + chunk * heads * n * n, ds = scores + chunk * n * n
-                sum.update(repeating: 0, count: heads * n * n)
-                for w in (s.windows * chunk / chunks)..<(s.windows * (chunk + 1) / chunks) {
-                    let x = qkv + w * n * 3 * c, dx = dqkv + w * n * 3 * c, g = dout + w * n * c
-                    for h in 0..<heads {
-                        let p = probs + (w * heads + h) * n * n
-                        // dP = dO vᵀ ; dv = Pᵀ dO
-                        BLAS.gemm(transB: true, m: n, n: n, k: hd, a: g + h * hd, lda: c, b: x + 2 * c + h * hd, ldb: 3 * c,
-                                  beta: 0, c: ds, ldc: n)
-                        BLAS.gemm(transA: true, m: n, n: hd, k: n, a: p, lda: n, b: g + h * hd, ldb: c,
-                                  beta: beta, c: dx + 2 * c + h * hd, ldc: 3 * c)
-                        // dS = P ⊙ (dP − Σ dP ⊙ P), in place; the bias table's gradient is Σ dS.
-                        Softmax.backward(dinp: ds, out: p, dout: ds, rows: n, cols: n, accumulate: false)
-                        Reduce.add(sum + h * n * n, ds, n * n)
-                        // dq = scale · dS k ; dk = scale · dSᵀ q
-                        BLAS.gemm(m: n, n: hd, k: n, alpha: s.scale, a: ds, lda: n, b: x + c + h * hd, ldb: 3 * c,
-                                  beta: beta, c: dx + h * hd, ldc: 3 * c)
-                        BLAS.gemm(transA: true, m: n, n: hd, k: n, alpha: s.scale, a: ds, lda: n, b: x + h * hd, ldb: 3 * c,
-                                  beta: beta, c: dx + c + h * hd, ldc: 3 * c)
-                    }
+            let sum = sums + chunk * heads * n * n, ds = scores + chunk * n * n
+            sum.update(repeating: 0, count: heads * n * n)
+            for w in windows {
+                let x = qkv + w * n * 3 * c, dx = dqkv + w * n * 3 * c, g = dout + w * n * c
+                for h in 0..<heads {
+                    let p = probs + (w * heads + h) * n * n
+                    // dP = dO vᵀ ; dv = Pᵀ dO
+                    BLAS.gemm(transB: true, m: n, n: n, k: hd, a: g + h * hd, lda: c, b: x + 2 * c + h * hd, ldb: 3 * c,
+                              beta: 0, c: ds, ldc: n)
+                    BLAS.gemm(transA: true, m: n, n: hd, k: n, a: p, lda: n, b: g + h * hd, ldb: c,
+                              beta: beta, c: dx + 2 * c + h * hd, ldc: 3 * c)
+                    // dS = P ⊙ (dP − Σ dP ⊙ P), in place; the bias table's gradient is Σ dS.
+                    Softmax.backward(dinp: ds, out: p, dout: ds, rows: n, cols: n, accumulate: false)
+                    Reduce.add(sum + h * n * n, ds, n * n)
+                    // dq = scale · dS k ; dk = scale · dSᵀ q
+                    BLAS.gemm(m: n, n: hd, k: n, alpha: s.scale, a: ds, lda: n, b: x + c + h * hd, ldb: 3 * c,
+                              beta: beta, c: dx + h * hd, ldc: 3 * c)
+                    BLAS.gemm(transA: true, m: n, n: hd, k: n, alpha: s.scale, a: ds, lda: n, b: x + h * hd, ldb: 3 * c,
+                              beta: beta, c: dx + c + h * hd, ldc: 3 * c)
                 }
             }
         }

@@ -55,10 +55,14 @@ public enum Linear {
         threading == .rows && inDim * outDim <= 589_824 && DirectGemm.isPreferred
     }
 
-    /// Chunks per thread for row splits on `DirectGemm` (`Threads.parallelFor`'s
-    /// `chunksPerThread`): no per-call packing, so finer chunks cost nothing and let a thread the
-    /// host slows down hand rows to the other.
+    /// Rounds of chunks per thread for row splits on `DirectGemm` and the fused tiles
+    /// (`Threads.chunkBounds`): no per-call packing, so chunks that shrink to `directMinRows`
+    /// (or a tile) cost little and let threads finish together, even when the host slows one.
     public static let balancedChunks = 8
+
+    /// The smallest row chunk of a `DirectGemm` row split: a few register tiles (12 rows on
+    /// AVX-512, 6 on AVX2).
+    public static let directMinRows = 48
 
     /// Whether a split GEMM with `cols` output columns divides those columns (in blocks of 16)
     /// rather than its rows: when each thread's rows would be fewer than the columns (swin-t's
@@ -99,7 +103,8 @@ public enum Linear {
         let box = UncheckedBox((out, inp, weight, bias, epilogue, wt))
         // Pack-free tiles split finely (threads balance each other); OpenBLAS re-packs the weight
         // per call, so it gets one chunk per thread.
-        Threads.parallelFor(split ? rows : 1, minChunk: fused ? tile : 256, chunksPerThread: direct ? balancedChunks : 1) { range in
+        Threads.parallelFor(split ? rows : 1, minChunk: fused ? tile : direct ? directMinRows : 256,
+                            chunksPerThread: direct ? balancedChunks : 1) { range in
             let (out, inp, weight, bias, epilogue, wt) = box.value
             let range = split ? range : 0..<rows
             var lo = range.lowerBound
@@ -147,7 +152,7 @@ public enum Linear {
             }
         } else if dinp != nil {
             let direct = usesDirectGemm(inDim: inDim, outDim: outDim, threading: threading)
-            Threads.parallelFor(split ? rows : 1, minChunk: 256, chunksPerThread: direct ? balancedChunks : 1) { range in
+            Threads.parallelFor(split ? rows : 1, minChunk: direct ? directMinRows : 256, chunksPerThread: direct ? balancedChunks : 1) { range in
                 let (dinp, _, dout, _, weight) = box.value
                 let lo = split ? range.lowerBound : 0, count = split ? range.count : rows
                 if rowChunks { prologue?(range) }
@@ -185,39 +190,36 @@ public enum Linear {
                               rows: Int, inDim: Int, outDim: Int, accumulate: Bool, prologue: RowHook?) {
         let tile = tileRows(inDim: inDim, outDim: outDim), wsize = outDim * inDim
         let direct = usesDirectGemm(inDim: inDim, outDim: outDim, threading: .rows)
-        // More chunks than threads (at least a tile each) when the tiles are pack-free, so threads
-        // balance each other; each chunk > 0 sums into its own partial, which its first tile
-        // overwrites (only the bias partials need zeros).
-        let chunks = min(Threads.count * (direct ? balancedChunks / 2 : 1), max(1, rows / tile))
+        // Shrinking chunks (at least a tile each) when the tiles are pack-free, so threads finish
+        // together; each chunk > 0 sums into its own partial, which its first tile overwrites
+        // (only the bias partials need zeros).
+        let bounds = Threads.chunkBounds(rows, minChunk: tile, chunksPerThread: direct ? balancedChunks : 1), chunks = bounds.count - 1
         withUnsafeTemporaryAllocation(of: Float.self, capacity: max(1, (chunks - 1) * (wsize + outDim))) { tmp in
             let partial = tmp.baseAddress!
             for c in 1..<max(1, chunks) { (partial + c * (wsize + outDim) - outDim).initialize(repeating: 0, count: outDim) }
             let box = UncheckedBox((dinp, dweight, dbias, dout, inp, weight, prologue, partial))
-            Threads.parallelFor(chunks) { cs in
+            Threads.forEachChunk(bounds) { c, chunk in
                 let (dinp, dweight, dbias, dout, inp, weight, prologue, partial) = box.value
-                for c in cs {
-                    let dw = c == 0 ? dweight : partial + (c - 1) * (wsize + outDim)
-                    let db = dbias.map { c == 0 ? $0 : dw + wsize }
-                    var lo = rows * c / chunks
-                    let end = rows * (c + 1) / chunks
-                    while lo < end {
-                        let hi = min(end, lo + tile), n = hi - lo, g = dout + lo * outDim
-                        prologue?(lo..<hi)
-                        if let dinp {
-                            inputGradient(dinp + lo * inDim, dout: g, weight: weight, rows: n, inDim: inDim, outDim: outDim,
-                                          accumulate: accumulate, direct: direct)
-                        }
-                        let into = c == 0 || lo > rows * c / chunks
-                        if direct {
-                            DirectGemm.tn(m: outDim, n: inDim, k: n, a: g, lda: outDim, b: inp + lo * inDim, ldb: inDim,
-                                          c: dw, ldc: inDim, accumulate: into)
-                        } else {
-                            BLAS.gemm(transA: true, m: outDim, n: inDim, k: n, a: g, lda: outDim, b: inp + lo * inDim, ldb: inDim,
-                                      beta: into ? 1 : 0, c: dw, ldc: inDim)
-                        }
-                        if let db { for r in 0..<n { Reduce.add(db, g + r * outDim, outDim) } }
-                        lo = hi
+                let dw = c == 0 ? dweight : partial + (c - 1) * (wsize + outDim)
+                let db = dbias.map { c == 0 ? $0 : dw + wsize }
+                var lo = chunk.lowerBound
+                while lo < chunk.upperBound {
+                    let hi = min(chunk.upperBound, lo + tile), n = hi - lo, g = dout + lo * outDim
+                    prologue?(lo..<hi)
+                    if let dinp {
+                        inputGradient(dinp + lo * inDim, dout: g, weight: weight, rows: n, inDim: inDim, outDim: outDim,
+                                      accumulate: accumulate, direct: direct)
                     }
+                    let into = c == 0 || lo > chunk.lowerBound
+                    if direct {
+                        DirectGemm.tn(m: outDim, n: inDim, k: n, a: g, lda: outDim, b: inp + lo * inDim, ldb: inDim,
+                                      c: dw, ldc: inDim, accumulate: into)
+                    } else {
+                        BLAS.gemm(transA: true, m: outDim, n: inDim, k: n, a: g, lda: outDim, b: inp + lo * inDim, ldb: inDim,
+                                  beta: into ? 1 : 0, c: dw, ldc: inDim)
+                    }
+                    if let db { for r in 0..<n { Reduce.add(db, g + r * outDim, outDim) } }
+                    lo = hi
                 }
             }
             for c in 1..<max(1, chunks) {

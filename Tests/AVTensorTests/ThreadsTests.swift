@@ -5,7 +5,7 @@ import XCTest
 import AVTensor
 
 /// `Threads.parallelFor` on the worker pool (and on Dispatch): every index exactly once, the
-/// documented split, loops inside loops and loops from several threads at once, workers that
+/// documented split (halving rounds), loops inside loops and loops from several threads at once, workers that
 /// slept between loops, and a long run of short loops that must neither lose work nor hang.
 final class ThreadsTests: XCTestCase {
     override func tearDown() { Threads.set(1); Threads.usesWorkerPool = true }
@@ -30,14 +30,33 @@ final class ThreadsTests: XCTestCase {
                 for (n, minChunk, perThread) in [(0, 1, 1), (1, 1, 8), (7, 1, 1), (7, 1, 8), (1000, 1, 1), (1000, 16, 8), (1000, 300, 8)] {
                     let (ranges, _) = loop(n, minChunk: minChunk, chunksPerThread: perThread)
                     let tag = "n \(n), minChunk \(minChunk), \(perThread)/thread, \(threads) threads, pool \(pool)"
-                    let chunks = min(threads * perThread, max(1, n / minChunk))
-                    XCTAssertEqual(ranges.count, n <= 1 ? 1 : chunks, tag)
-                    XCTAssertEqual(ranges.first?.lowerBound, 0, tag)
-                    XCTAssertEqual(ranges.last?.upperBound, n, tag)
-                    for (a, b) in zip(ranges, ranges.dropFirst()) { XCTAssertEqual(a.upperBound, b.lowerBound, tag) }
+                    let bounds = Threads.chunkBounds(n, minChunk: minChunk, chunksPerThread: perThread)
+                    XCTAssertEqual(ranges, zip(bounds, bounds.dropFirst()).map { $0..<$1 }, tag)
+                    XCTAssertEqual(bounds.first, 0, tag)
+                    XCTAssertEqual(bounds.last, n, tag)
+                    let sizes = zip(bounds, bounds.dropFirst()).map { $1 - $0 }
+                    XCTAssertLessThanOrEqual(sizes.count, threads * perThread, tag)
+                    if n >= minChunk { XCTAssertGreaterThanOrEqual(sizes.min()!, minChunk, tag) }
+                    if perThread == 1 {
+                        // One round: min(threads, n / minChunk) chunks, equal to within one index.
+                        XCTAssertEqual(sizes.count, max(1, min(threads, n / minChunk)), tag)
+                        XCTAssertLessThanOrEqual(sizes.max()! - sizes.min()!, 1, tag)
+                    } else {
+                        XCTAssertLessThanOrEqual(sizes.last!, sizes.first! + 1, tag)
+                    }
                 }
             }
         }
+        // Halving rounds: 2 threads take 250 each, then 125, 62, 31, 16, and the last 32 indices
+        // split evenly, as the next round's 8 would fall below minChunk.
+        Threads.set(2)
+        XCTAssertEqual(Threads.chunkBounds(1000, minChunk: 16, chunksPerThread: 8),
+                       [0, 250, 500, 625, 750, 812, 874, 905, 936, 952, 968, 984, 1000])
+        // forEachChunk hands each chunk its index.
+        let seen = Mutex<[Int: Range<Int>]>([:])
+        let bounds = Threads.chunkBounds(1000, minChunk: 16, chunksPerThread: 8)
+        Threads.forEachChunk(bounds) { c, r in seen.withLock { $0[c] = r } }
+        XCTAssertEqual(seen.withLock { $0 }, Dictionary(uniqueKeysWithValues: (0..<(bounds.count - 1)).map { ($0, bounds[$0]..<bounds[$0 + 1]) }))
     }
 
     func testWorkersRunChunksAfterSleeping() {
