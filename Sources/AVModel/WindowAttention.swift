@@ -20,6 +20,10 @@ public struct WindowAttentionShape: Sendable {
 }
 
 public enum WindowAttention {
+    /// Rounds of window chunks per thread (`Threads.chunkBounds`): windows shrink to one per chunk
+    /// at the end of a loop, so threads finish together.
+    @usableFromInline static let chunkRounds = 8
+
     /// `bias[h, i, j] = table[index[i, j], h]`.
     @inlinable
     public static func expandBias(bias: UnsafeMutablePointer<Float>, table: UnsafePointer<Float>,
@@ -42,7 +46,7 @@ public enum WindowAttention {
                                shape s: WindowAttentionShape) {
         let box = UncheckedBox((out, probs, qkv, bias, mask))
         let (n, hd, c, heads) = (s.tokens, s.headDim, s.dim, s.heads)
-        Threads.parallelFor(s.windows, chunksPerThread: 8) { range in
+        Threads.parallelFor(s.windows, chunksPerThread: chunkRounds) { range in
             let (out, probs, qkv, bias, mask) = box.value
             for w in range {
                 let x = qkv + w * n * 3 * c
@@ -67,7 +71,7 @@ public enum WindowAttention {
                                 dout: UnsafePointer<Float>, probs: UnsafePointer<Float>, qkv: UnsafePointer<Float>,
                                 index: UnsafePointer<Int32>, shape s: WindowAttentionShape, accumulate: Bool) {
         let (n, heads) = (s.tokens, s.heads), tsize = heads * n * n
-        let bounds = Threads.chunkBounds(s.windows, chunksPerThread: 8), chunks = bounds.count - 1
+        let bounds = Threads.chunkBounds(s.windows, chunksPerThread: chunkRounds), chunks = bounds.count - 1
         withUnsafeTemporaryAllocation(of: Float.self, capacity: max(1, chunks * (tsize + n * n))) { tmp in
             let sums = tmp.baseAddress!, scores = sums + chunks * tsize
             BLAS.singleThreaded {

@@ -64,6 +64,16 @@ public enum Linear {
     /// AVX-512, 6 on AVX2).
     public static let directMinRows = 48
 
+    /// Chunk bounds of a row split (`Threads.forEachChunk`): all rows at once when not `split`;
+    /// pack-free GEMMs in shrinking chunks down to `minRows` (default `directMinRows`), so threads
+    /// balance each other; OpenBLAS in one chunk per thread of at least `minRows` (default 256),
+    /// as each call re-packs the weight.
+    @inlinable
+    static func rowSplit(_ rows: Int, split: Bool, direct: Bool, minRows: Int? = nil) -> [Int] {
+        guard split else { return [0, rows] }
+        return Threads.chunkBounds(rows, minChunk: minRows ?? (direct ? directMinRows : 256), chunksPerThread: direct ? balancedChunks : 1)
+    }
+
     /// Whether a split GEMM with `cols` output columns divides those columns (in blocks of 16)
     /// rather than its rows: when each thread's rows would be fewer than the columns (swin-t's
     /// stage 3 and late patch mergings), so no thread packs the whole weight for a short product.
@@ -101,12 +111,8 @@ public enum Linear {
         defer { wt.deallocate() }
         if direct { DirectGemm.transpose(weight, rows: outDim, cols: inDim, into: wt) }
         let box = UncheckedBox((out, inp, weight, bias, epilogue, wt))
-        // Pack-free tiles split finely (threads balance each other); OpenBLAS re-packs the weight
-        // per call, so it gets one chunk per thread.
-        Threads.parallelFor(split ? rows : 1, minChunk: fused ? tile : direct ? directMinRows : 256,
-                            chunksPerThread: direct ? balancedChunks : 1) { range in
+        Threads.forEachChunk(rowSplit(rows, split: split, direct: direct, minRows: fused ? tile : nil)) { _, range in
             let (out, inp, weight, bias, epilogue, wt) = box.value
-            let range = split ? range : 0..<rows
             var lo = range.lowerBound
             while lo < range.upperBound {
                 let hi = min(range.upperBound, lo + tile), o = out + lo * outDim
@@ -152,12 +158,11 @@ public enum Linear {
             }
         } else if dinp != nil {
             let direct = usesDirectGemm(inDim: inDim, outDim: outDim, threading: threading)
-            Threads.parallelFor(split ? rows : 1, minChunk: direct ? directMinRows : 256, chunksPerThread: direct ? balancedChunks : 1) { range in
+            Threads.forEachChunk(rowSplit(rows, split: split, direct: direct)) { _, range in
                 let (dinp, _, dout, _, weight) = box.value
-                let lo = split ? range.lowerBound : 0, count = split ? range.count : rows
                 if rowChunks { prologue?(range) }
-                inputGradient(dinp! + lo * inDim, dout: dout + lo * outDim, weight: weight, rows: count, inDim: inDim, outDim: outDim,
-                              accumulate: accumulate, direct: direct)
+                inputGradient(dinp! + range.lowerBound * inDim, dout: dout + range.lowerBound * outDim, weight: weight, rows: range.count,
+                              inDim: inDim, outDim: outDim, accumulate: accumulate, direct: direct)
             }
         }
         Threads.parallelFor(split ? outDim : 1, minChunk: 16) { range in
@@ -193,7 +198,7 @@ public enum Linear {
         // Shrinking chunks (at least a tile each) when the tiles are pack-free, so threads finish
         // together; each chunk > 0 sums into its own partial, which its first tile overwrites
         // (only the bias partials need zeros).
-        let bounds = Threads.chunkBounds(rows, minChunk: tile, chunksPerThread: direct ? balancedChunks : 1), chunks = bounds.count - 1
+        let bounds = rowSplit(rows, split: true, direct: direct, minRows: tile), chunks = bounds.count - 1
         withUnsafeTemporaryAllocation(of: Float.self, capacity: max(1, (chunks - 1) * (wsize + outDim))) { tmp in
             let partial = tmp.baseAddress!
             for c in 1..<max(1, chunks) { (partial + c * (wsize + outDim) - outDim).initialize(repeating: 0, count: outDim) }

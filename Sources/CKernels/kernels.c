@@ -100,7 +100,7 @@ static inline __attribute__((always_inline)) float exp_shifted_body(const float 
 }
 
 // Row-wise softmax in place of x + a + b, a and b [rows × cols] or NULL (attention scores plus the
-// relative-position bias and the shift mask). Rows go in groups of 8, a pass per step (sum and
+// relative-position bias and the shift mask). Rows go in groups of 8, a pass per step (add and
 // max, exp and sum, scale), so the rows' reduction chains overlap instead of running one after
 // another; rows of 64 (window attention's 8×8 windows) get a copy with the width constant.
 static inline __attribute__((always_inline)) void softmax_group(float *x, const float *a, const float *b, size_t rows,
